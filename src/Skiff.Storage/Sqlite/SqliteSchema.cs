@@ -1,0 +1,83 @@
+namespace Skiff.Storage.Sqlite;
+
+/// <summary>
+/// Versioned migrations, applied in order at start, each in its own transaction. Never edit a shipped
+/// migration: add the next one. Times are unix milliseconds; <c>seq</c> is the creation order, so indexes
+/// on (x, seq) serve "by x, newest first" queries.
+/// </summary>
+internal static class SqliteSchema
+{
+    public static readonly string[] Migrations =
+    [
+        """
+        CREATE TABLE users(
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            role TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            disabled_at INTEGER);
+        CREATE TABLE api_keys(
+            id TEXT PRIMARY KEY,
+            user_id TEXT NOT NULL REFERENCES users(id),
+            name TEXT NOT NULL,
+            prefix TEXT NOT NULL,
+            hash BLOB NOT NULL UNIQUE,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER,
+            revoked_at INTEGER);
+        CREATE TABLE tasks(
+            seq INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            user_id TEXT NOT NULL,
+            status INTEGER NOT NULL,
+            priority INTEGER NOT NULL,
+            dead_lettered INTEGER NOT NULL DEFAULT 0,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            max_attempts INTEGER NOT NULL,
+            spec TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            ready_at INTEGER NOT NULL,
+            not_before INTEGER,
+            started_at INTEGER,
+            completed_at INTEGER,
+            exit_code INTEGER,
+            error TEXT,
+            lease_owner TEXT,
+            lease_expires_at INTEGER,
+            cancel_requested INTEGER NOT NULL DEFAULT 0,
+            idempotency_key TEXT);
+        CREATE INDEX ix_tasks_status ON tasks(status, seq);
+        CREATE INDEX ix_tasks_user ON tasks(user_id, seq);
+        CREATE INDEX ix_tasks_priority ON tasks(priority, seq);
+        CREATE UNIQUE INDEX ix_tasks_idempotency ON tasks(user_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+        CREATE INDEX ix_tasks_dead_letter ON tasks(seq) WHERE dead_lettered = 1;
+        CREATE INDEX ix_tasks_completed ON tasks(completed_at) WHERE completed_at IS NOT NULL;
+        CREATE INDEX ix_tasks_lease ON tasks(lease_expires_at) WHERE lease_expires_at IS NOT NULL;
+        CREATE TABLE task_events(
+            task_seq INTEGER NOT NULL,
+            at INTEGER NOT NULL,
+            status INTEGER NOT NULL,
+            attempt INTEGER NOT NULL,
+            reason TEXT);
+        CREATE INDEX ix_task_events_task ON task_events(task_seq);
+        CREATE TABLE task_logs(
+            task_seq INTEGER NOT NULL,
+            line_no INTEGER NOT NULL,
+            at INTEGER NOT NULL,
+            stream INTEGER NOT NULL,
+            attempt INTEGER NOT NULL,
+            text TEXT NOT NULL,
+            PRIMARY KEY(task_seq, line_no)) WITHOUT ROWID;
+        CREATE TABLE task_results(
+            task_seq INTEGER PRIMARY KEY,
+            exit_code INTEGER,
+            stdout_tail TEXT NOT NULL,
+            stderr_tail TEXT NOT NULL,
+            wall_ms INTEGER NOT NULL,
+            cpu_ms INTEGER NOT NULL,
+            peak_memory_bytes INTEGER NOT NULL,
+            artifacts TEXT NOT NULL,
+            output_dir TEXT);
+        """,
+    ];
+}

@@ -1,0 +1,74 @@
+using Microsoft.Data.Sqlite;
+
+namespace Skiff.Storage.Sqlite;
+
+/// <summary>
+/// One open connection with its prepared statements kept for reuse: re-preparing SQL on every call
+/// costs more than the queries themselves on the hot path.
+/// </summary>
+internal sealed class SqliteSession : IDisposable
+{
+    private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);
+
+    public SqliteSession(string connectionString)
+    {
+        Connection = new SqliteConnection(connectionString);
+        Connection.Open();
+        Execute("PRAGMA busy_timeout = 10000; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456;");
+    }
+
+    public SqliteConnection Connection { get; }
+
+    /// <summary>The cached command for <paramref name="sql"/> with its parameters cleared.</summary>
+    public SqliteCommand Command(string sql)
+    {
+        if (!_commands.TryGetValue(sql, out var command))
+        {
+            command = Connection.CreateCommand();
+            command.CommandText = sql;
+            _commands[sql] = command;
+        }
+        command.Parameters.Clear();
+        return command;
+    }
+
+    public int Execute(string sql)
+    {
+        using var command = Connection.CreateCommand();
+        command.CommandText = sql;
+        return command.ExecuteNonQuery();
+    }
+
+    public void Dispose()
+    {
+        foreach (var command in _commands.Values)
+        {
+            command.Dispose();
+        }
+        Connection.Dispose();
+    }
+}
+
+internal static class SqliteCommandExtensions
+{
+    public static SqliteCommand With(this SqliteCommand command, string name, object? value)
+    {
+        command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        return command;
+    }
+
+    public static long? ToUnixMs(this DateTimeOffset? value) => value?.ToUnixTimeMilliseconds();
+
+    public static long ToUnixMs(this DateTimeOffset value) => value.ToUnixTimeMilliseconds();
+
+    public static DateTimeOffset FromUnixMs(long value) => DateTimeOffset.FromUnixTimeMilliseconds(value);
+
+    public static DateTimeOffset? GetTimeOrNull(this SqliteDataReader reader, int ordinal) =>
+        reader.IsDBNull(ordinal) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(ordinal));
+
+    public static string? GetStringOrNull(this SqliteDataReader reader, int ordinal) =>
+        reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
+
+    public static int? GetInt32OrNull(this SqliteDataReader reader, int ordinal) =>
+        reader.IsDBNull(ordinal) ? null : reader.GetInt32(ordinal);
+}

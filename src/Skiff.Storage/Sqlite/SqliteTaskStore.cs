@@ -1,0 +1,563 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+using Skiff.Core.Tasks;
+using Skiff.Storage.Contract;
+
+namespace Skiff.Storage.Sqlite;
+
+/// <summary>
+/// The embedded store: one SQLite file in WAL mode. Writes go through the <see cref="GroupCommitWriter"/>;
+/// reads use a small pool of sessions that see the last committed state without blocking the writer.
+/// </summary>
+public sealed partial class SqliteTaskStore : ITaskStore
+{
+    private const string TaskColumns =
+        "seq, id, user_id, status, priority, dead_lettered, attempts, max_attempts, spec, created_at, ready_at, " +
+        "not_before, started_at, completed_at, exit_code, error, lease_owner, lease_expires_at, cancel_requested";
+
+    private static readonly string WaitingStates = StatesThatMayBecome(TaskState.Running);
+
+    private readonly string _connectionString;
+    private readonly GroupCommitWriter _writer;
+    private readonly ConcurrentBag<SqliteSession> _readers = [];
+
+    private SqliteTaskStore(string connectionString, SqliteSession writerSession)
+    {
+        _connectionString = connectionString;
+        _writer = new GroupCommitWriter(writerSession);
+        Keys = new SqliteKeyStore(this);
+    }
+
+    public IKeyStore Keys { get; }
+
+    public string Path { get; private init; } = "";
+
+    /// <summary>Opens (creating if needed) the store file and applies pending migrations.</summary>
+    public static SqliteTaskStore Open(string path)
+    {
+        var full = System.IO.Path.GetFullPath(path);
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(full)!);
+        var connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = full,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Pooling = false,
+        }.ToString();
+        var session = new SqliteSession(connectionString);
+        try
+        {
+            // WAL lets readers run beside the single writer. synchronous=NORMAL in WAL mode keeps every
+            // committed transaction across a process crash (kill -9); only an OS crash or power loss can
+            // lose the last few commits.
+            session.Execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF;");
+            Migrate(session);
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+        return new SqliteTaskStore(connectionString, session) { Path = full };
+    }
+
+    private static void Migrate(SqliteSession session)
+    {
+        session.Execute("CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)");
+        var current = Convert.ToInt32(session.Command("SELECT COALESCE(MAX(version), 0) FROM schema_version").ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+        if (current > SqliteSchema.Migrations.Length)
+        {
+            throw new InvalidOperationException($"the store was written by a newer Skiff (schema {current}, this build knows {SqliteSchema.Migrations.Length})");
+        }
+        for (var version = current + 1; version <= SqliteSchema.Migrations.Length; version++)
+        {
+            session.Execute("BEGIN IMMEDIATE");
+            try
+            {
+                session.Execute(SqliteSchema.Migrations[version - 1]);
+                session.Command("INSERT INTO schema_version(version) VALUES ($v)").With("$v", version).ExecuteNonQuery();
+                session.Execute("COMMIT");
+            }
+            catch
+            {
+                session.Execute("ROLLBACK");
+                throw;
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- writes
+
+    public Task<CreateOutcome> CreateTaskAsync(NewTask task, CancellationToken cancellationToken)
+    {
+        var spec = JsonSerializer.Serialize(task.Spec, StorageJson.Default.TaskSpec);
+        return _writer.ExecuteAsync(s =>
+        {
+            if (task.IdempotencyKey is not null)
+            {
+                var existing = ReadOne(s.Command($"SELECT {TaskColumns} FROM tasks WHERE user_id = $u AND idempotency_key = $k")
+                    .With("$u", task.UserId).With("$k", task.IdempotencyKey), out _);
+                if (existing is not null)
+                {
+                    return new CreateOutcome(existing, false);
+                }
+            }
+            var at = task.CreatedAt.ToUnixMs();
+            var seq = (long)s.Command(
+                    "INSERT INTO tasks(id, user_id, status, priority, max_attempts, spec, created_at, ready_at, idempotency_key) " +
+                    "VALUES ($id, $u, $st, $p, $m, $spec, $at, $at, $k) RETURNING seq")
+                .With("$id", task.TaskId).With("$u", task.UserId).With("$st", (int)TaskState.Queued)
+                .With("$p", task.Spec.Priority).With("$m", task.Spec.MaxAttempts).With("$spec", spec)
+                .With("$at", at).With("$k", task.IdempotencyKey).ExecuteScalar()!;
+            AddEvent(s, seq, at, TaskState.Queued, 0, "submitted");
+            var created = new TaskRecord
+            {
+                TaskId = task.TaskId,
+                UserId = task.UserId,
+                Spec = task.Spec,
+                Status = TaskState.Queued,
+                CreatedAt = FromMs(at),
+                ReadyAt = FromMs(at),
+            };
+            return new CreateOutcome(created, true);
+        }, cancellationToken);
+    }
+
+    public Task<LeaseOutcome> LeaseAsync(string taskId, string owner, DateTimeOffset now, DateTimeOffset leaseUntil, CancellationToken cancellationToken)
+    {
+        return _writer.ExecuteAsync(s =>
+        {
+            var at = now.ToUnixMs();
+            var leased = ReadOne(s.Command(
+                    "UPDATE tasks SET status = $st, attempts = attempts + 1, started_at = COALESCE(started_at, $at), " +
+                    "lease_owner = $o, lease_expires_at = $until, not_before = NULL " +
+                    $"WHERE id = $id AND status IN ({WaitingStates}) RETURNING {TaskColumns}")
+                .With("$st", (int)TaskState.Running).With("$at", at).With("$o", owner)
+                .With("$until", leaseUntil.ToUnixMs()).With("$id", taskId), out var seq);
+            if (leased is null)
+            {
+                var current = ReadOne(s.Command($"SELECT {TaskColumns} FROM tasks WHERE id = $id").With("$id", taskId), out _);
+                return new LeaseOutcome(current is null ? TransitionResult.NotFound : TransitionResult.Conflict, current);
+            }
+            AddEvent(s, seq, at, TaskState.Running, leased.Attempts, "leased by " + owner);
+            return new LeaseOutcome(TransitionResult.Applied, leased);
+        }, cancellationToken);
+    }
+
+    public Task ExtendLeasesAsync(IReadOnlyCollection<string> taskIds, string owner, DateTimeOffset leaseUntil, CancellationToken cancellationToken)
+    {
+        if (taskIds.Count == 0)
+        {
+            return Task.CompletedTask;
+        }
+        return _writer.ExecuteAsync(s =>
+        {
+            foreach (var id in taskIds)
+            {
+                s.Command("UPDATE tasks SET lease_expires_at = $until WHERE id = $id AND status = $st AND lease_owner = $o")
+                    .With("$until", leaseUntil.ToUnixMs()).With("$id", id).With("$st", (int)TaskState.Running).With("$o", owner)
+                    .ExecuteNonQuery();
+            }
+            return true;
+        }, cancellationToken);
+    }
+
+    public Task<TransitionOutcome> CompleteAttemptAsync(AttemptCompletion completion, CancellationToken cancellationToken)
+    {
+        var decision = completion.Decision;
+        if (!TaskTransitions.IsLegal(TaskState.Running, decision.Next))
+        {
+            throw new InvalidOperationException($"an attempt cannot end in {decision.Next}");
+        }
+        var artifacts = completion.Result is null ? null : JsonSerializer.Serialize(completion.Result.Artifacts.ToList(), StorageJson.Default.ListTaskArtifact);
+        return _writer.ExecuteAsync(s =>
+        {
+            var at = completion.At.ToUnixMs();
+            var terminal = decision.Next.IsTerminal();
+            var ended = ReadOne(s.Command(
+                    "UPDATE tasks SET status = $next, dead_lettered = $dl, completed_at = $completed, exit_code = $exit, error = $error, " +
+                    "not_before = $nb, ready_at = CASE WHEN $waiting THEN COALESCE($nb, $at) ELSE ready_at END, " +
+                    "attempts = attempts - $refund, lease_owner = NULL, lease_expires_at = NULL " +
+                    "WHERE id = $id AND status = $running AND attempts = $attempt AND ($owner IS NULL OR lease_owner = $owner) " +
+                    $"RETURNING {TaskColumns}")
+                .With("$next", (int)decision.Next).With("$dl", decision.DeadLetter ? 1 : 0)
+                .With("$completed", terminal ? at : null).With("$exit", completion.ExitCode).With("$error", completion.Error)
+                .With("$nb", decision.NotBefore.ToUnixMs()).With("$waiting", decision.Next.IsWaiting() ? 1 : 0).With("$at", at)
+                .With("$refund", decision.RefundAttempt ? 1 : 0).With("$id", completion.TaskId)
+                .With("$running", (int)TaskState.Running).With("$attempt", completion.Attempt).With("$owner", completion.LeaseOwner), out var seq);
+            if (ended is null)
+            {
+                var current = ReadOne(s.Command($"SELECT {TaskColumns} FROM tasks WHERE id = $id").With("$id", completion.TaskId), out _);
+                return new TransitionOutcome(current is null ? TransitionResult.NotFound : TransitionResult.Conflict, current);
+            }
+            AddEvent(s, seq, at, decision.Next, completion.Attempt, decision.Reason);
+            if (completion.Result is { } r)
+            {
+                s.Command(
+                        "INSERT OR REPLACE INTO task_results(task_seq, exit_code, stdout_tail, stderr_tail, wall_ms, cpu_ms, peak_memory_bytes, artifacts, output_dir) " +
+                        "VALUES ($seq, $exit, $out, $err, $wall, $cpu, $mem, $art, $dir)")
+                    .With("$seq", seq).With("$exit", r.ExitCode).With("$out", r.StdoutTail).With("$err", r.StderrTail)
+                    .With("$wall", r.Usage.WallMs).With("$cpu", r.Usage.CpuMs).With("$mem", r.Usage.PeakMemoryBytes)
+                    .With("$art", artifacts).With("$dir", r.OutputDirectory).ExecuteNonQuery();
+            }
+            return new TransitionOutcome(TransitionResult.Applied, ended);
+        }, cancellationToken);
+    }
+
+    public Task<CancelOutcome> CancelAsync(string taskId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        return _writer.ExecuteAsync(s =>
+        {
+            var current = ReadOne(s.Command($"SELECT {TaskColumns} FROM tasks WHERE id = $id").With("$id", taskId), out var seq);
+            if (current is null)
+            {
+                return new CancelOutcome(CancelResult.NotFound, null);
+            }
+            if (current.Status.IsTerminal())
+            {
+                return new CancelOutcome(CancelResult.AlreadyTerminal, current);
+            }
+            var at = now.ToUnixMs();
+            if (current.Status == TaskState.Running)
+            {
+                // The worker owns the running attempt; it ends it (and the flag outlives a crash of that worker).
+                s.Command("UPDATE tasks SET cancel_requested = 1 WHERE seq = $seq").With("$seq", seq).ExecuteNonQuery();
+                return new CancelOutcome(CancelResult.CancelRequested, current with { CancelRequested = true });
+            }
+            Require(current.Status, TaskState.Cancelled, current.DeadLettered);
+            s.Command("UPDATE tasks SET status = $st, completed_at = $at, not_before = NULL WHERE seq = $seq")
+                .With("$st", (int)TaskState.Cancelled).With("$at", at).With("$seq", seq).ExecuteNonQuery();
+            AddEvent(s, seq, at, TaskState.Cancelled, current.Attempts, "cancelled by request");
+            return new CancelOutcome(CancelResult.Cancelled, current with { Status = TaskState.Cancelled, CompletedAt = FromMs(at), NotBefore = null });
+        }, cancellationToken);
+    }
+
+    public Task<TransitionOutcome> RedriveAsync(string taskId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        return _writer.ExecuteAsync(s =>
+        {
+            var current = ReadOne(s.Command($"SELECT {TaskColumns} FROM tasks WHERE id = $id").With("$id", taskId), out var seq);
+            if (current is null)
+            {
+                return new TransitionOutcome(TransitionResult.NotFound, null);
+            }
+            if (!current.DeadLettered || !TaskTransitions.IsLegal(current.Status, TaskState.Queued, current.DeadLettered))
+            {
+                return new TransitionOutcome(TransitionResult.Conflict, current);
+            }
+            var at = now.ToUnixMs();
+            var redriven = ReadOne(s.Command(
+                    "UPDATE tasks SET status = $st, dead_lettered = 0, attempts = 0, completed_at = NULL, exit_code = NULL, error = NULL, " +
+                    $"ready_at = $at, not_before = NULL, cancel_requested = 0 WHERE seq = $seq RETURNING {TaskColumns}")
+                .With("$st", (int)TaskState.Queued).With("$at", at).With("$seq", seq), out _);
+            AddEvent(s, seq, at, TaskState.Queued, 0, "redriven from the dead-letter queue");
+            return new TransitionOutcome(TransitionResult.Applied, redriven);
+        }, cancellationToken);
+    }
+
+    public Task AppendLogsAsync(string taskId, IReadOnlyList<LogLine> lines, CancellationToken cancellationToken)
+    {
+        if (lines.Count == 0)
+        {
+            return Task.CompletedTask;
+        }
+        return _writer.ExecuteAsync(s =>
+        {
+            var seqValue = s.Command("SELECT seq FROM tasks WHERE id = $id").With("$id", taskId).ExecuteScalar();
+            if (seqValue is not long seq)
+            {
+                return 0;
+            }
+            var insert = s.Command("INSERT OR IGNORE INTO task_logs(task_seq, line_no, at, stream, attempt, text) VALUES ($seq, $n, $at, $s, $a, $t)");
+            var pSeq = insert.Parameters.Add("$seq", SqliteType.Integer);
+            var pN = insert.Parameters.Add("$n", SqliteType.Integer);
+            var pAt = insert.Parameters.Add("$at", SqliteType.Integer);
+            var pS = insert.Parameters.Add("$s", SqliteType.Integer);
+            var pA = insert.Parameters.Add("$a", SqliteType.Integer);
+            var pT = insert.Parameters.Add("$t", SqliteType.Text);
+            pSeq.Value = seq;
+            foreach (var line in lines)
+            {
+                pN.Value = line.LineNo;
+                pAt.Value = line.At.ToUnixMs();
+                pS.Value = (int)line.Stream;
+                pA.Value = line.Attempt;
+                pT.Value = line.Text;
+                insert.ExecuteNonQuery();
+            }
+            return lines.Count;
+        }, cancellationToken);
+    }
+
+    public Task<IReadOnlyList<string>> DeleteCompletedBeforeAsync(DateTimeOffset cutoff, int batch, CancellationToken cancellationToken)
+    {
+        return _writer.ExecuteAsync<IReadOnlyList<string>>(s =>
+        {
+            var victims = new List<(long Seq, string Id)>();
+            using (var reader = s.Command("SELECT seq, id FROM tasks WHERE completed_at < $cutoff ORDER BY completed_at LIMIT $n")
+                       .With("$cutoff", cutoff.ToUnixMs()).With("$n", batch).ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    victims.Add((reader.GetInt64(0), reader.GetString(1)));
+                }
+            }
+            foreach (var (seq, _) in victims)
+            {
+                s.Command("DELETE FROM task_logs WHERE task_seq = $seq").With("$seq", seq).ExecuteNonQuery();
+                s.Command("DELETE FROM task_events WHERE task_seq = $seq").With("$seq", seq).ExecuteNonQuery();
+                s.Command("DELETE FROM task_results WHERE task_seq = $seq").With("$seq", seq).ExecuteNonQuery();
+                s.Command("DELETE FROM tasks WHERE seq = $seq").With("$seq", seq).ExecuteNonQuery();
+            }
+            return victims.ConvertAll(v => v.Id);
+        }, cancellationToken);
+    }
+
+    // ---------------------------------------------------------------- reads
+
+    public Task<TaskRecord?> GetTaskAsync(string taskId, bool withEvents, CancellationToken cancellationToken) =>
+        Task.FromResult(Read(s =>
+        {
+            var task = ReadOne(s.Command($"SELECT {TaskColumns} FROM tasks WHERE id = $id").With("$id", taskId), out var seq);
+            if (task is null || !withEvents)
+            {
+                return task;
+            }
+            var events = new List<TaskEvent>();
+            using var reader = s.Command("SELECT at, status, attempt, reason FROM task_events WHERE task_seq = $seq ORDER BY rowid")
+                .With("$seq", seq).ExecuteReader();
+            while (reader.Read())
+            {
+                events.Add(new TaskEvent(FromMs(reader.GetInt64(0)), (TaskState)reader.GetInt32(1), reader.GetInt32(2), reader.GetStringOrNull(3)));
+            }
+            return task with { Events = events };
+        }));
+
+    public Task<TaskPage> ListTasksAsync(TaskQuery query, CancellationToken cancellationToken) =>
+        Task.FromResult(Read(s =>
+        {
+            var where = new List<string>();
+            var command = s.Command(BuildListSql(query, where));
+            if (query.Status is { } status)
+            {
+                command.With("$status", (int)status);
+            }
+            if (query.UserId is not null)
+            {
+                command.With("$user", query.UserId);
+            }
+            if (query.Priority is { } priority)
+            {
+                command.With("$priority", priority);
+            }
+            if (query.Cursor is { } cursor)
+            {
+                command.With("$cursor", cursor);
+            }
+            command.With("$limit", query.Limit + 1);
+            return ReadPage(command, query.Limit);
+        }));
+
+    private static string BuildListSql(TaskQuery query, List<string> where)
+    {
+        if (query.Status is not null)
+        {
+            where.Add("status = $status");
+        }
+        if (query.UserId is not null)
+        {
+            where.Add("user_id = $user");
+        }
+        if (query.Priority is not null)
+        {
+            where.Add("priority = $priority");
+        }
+        if (query.Cursor is not null)
+        {
+            where.Add("seq < $cursor");
+        }
+        var filter = where.Count == 0 ? "" : "WHERE " + string.Join(" AND ", where);
+        return $"SELECT {TaskColumns} FROM tasks {filter} ORDER BY seq DESC LIMIT $limit";
+    }
+
+    public Task<TaskPage> ListDeadLetteredAsync(string? userId, long? cursor, int limit, CancellationToken cancellationToken) =>
+        Task.FromResult(Read(s =>
+        {
+            var command = s.Command(
+                    $"SELECT {TaskColumns} FROM tasks WHERE dead_lettered = 1 AND seq > $cursor AND ($user IS NULL OR user_id = $user) " +
+                    "ORDER BY seq LIMIT $limit")
+                .With("$cursor", cursor ?? 0).With("$user", userId).With("$limit", limit + 1);
+            return ReadPage(command, limit);
+        }));
+
+    public Task<IReadOnlyList<LogLine>> ReadLogsAsync(string taskId, long afterLineNo, int limit, CancellationToken cancellationToken) =>
+        Task.FromResult(Read<IReadOnlyList<LogLine>>(s =>
+        {
+            var lines = new List<LogLine>();
+            using var reader = s.Command(
+                    "SELECT l.line_no, l.at, l.stream, l.attempt, l.text FROM task_logs l " +
+                    "WHERE l.task_seq = (SELECT seq FROM tasks WHERE id = $id) AND l.line_no > $after ORDER BY l.line_no LIMIT $limit")
+                .With("$id", taskId).With("$after", afterLineNo).With("$limit", limit).ExecuteReader();
+            while (reader.Read())
+            {
+                lines.Add(new LogLine(reader.GetInt64(0), FromMs(reader.GetInt64(1)), (LogStream)reader.GetInt32(2), reader.GetInt32(3), reader.GetString(4)));
+            }
+            return lines;
+        }));
+
+    public Task<long> LastLogLineNoAsync(string taskId, CancellationToken cancellationToken) =>
+        Task.FromResult(Read(s => (long)s.Command(
+                "SELECT COALESCE(MAX(line_no), 0) FROM task_logs WHERE task_seq = (SELECT seq FROM tasks WHERE id = $id)")
+            .With("$id", taskId).ExecuteScalar()!));
+
+    public Task<TaskResult?> GetResultAsync(string taskId, CancellationToken cancellationToken) =>
+        Task.FromResult(Read(s =>
+        {
+            using var reader = s.Command(
+                    "SELECT exit_code, stdout_tail, stderr_tail, wall_ms, cpu_ms, peak_memory_bytes, artifacts, output_dir FROM task_results " +
+                    "WHERE task_seq = (SELECT seq FROM tasks WHERE id = $id)")
+                .With("$id", taskId).ExecuteReader();
+            if (!reader.Read())
+            {
+                return null;
+            }
+            var artifacts = JsonSerializer.Deserialize(reader.GetString(6), StorageJson.Default.ListTaskArtifact) ?? [];
+            return new TaskResult(reader.GetInt32OrNull(0), reader.GetString(1), reader.GetString(2),
+                new TaskUsage(reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5)), artifacts, reader.GetStringOrNull(7));
+        }));
+
+    public Task<IReadOnlyList<TaskRecord>> LoadWaitingAsync(CancellationToken cancellationToken) =>
+        Task.FromResult(Read(s => ReadMany(s.Command($"SELECT {TaskColumns} FROM tasks WHERE status IN ({WaitingStates}) ORDER BY ready_at, seq"))));
+
+    public Task<IReadOnlyList<TaskRecord>> LoadExpiredLeasesAsync(DateTimeOffset now, string? owner, CancellationToken cancellationToken) =>
+        Task.FromResult(Read(s => ReadMany(s.Command(
+                $"SELECT {TaskColumns} FROM tasks WHERE status = $running AND (lease_expires_at < $now OR lease_owner = $owner)")
+            .With("$running", (int)TaskState.Running).With("$now", now.ToUnixMs()).With("$owner", owner))));
+
+    public Task<StoreCounts> CountAsync(CancellationToken cancellationToken) =>
+        Task.FromResult(Read(s => new StoreCounts(
+            (long)s.Command("SELECT COUNT(*) FROM tasks WHERE dead_lettered = 1").ExecuteScalar()!,
+            (long)s.Command("SELECT COALESCE(MAX(seq), 0) FROM tasks").ExecuteScalar()!)));
+
+    public Task PingAsync(CancellationToken cancellationToken) =>
+        Task.FromResult(Read(s => s.Command("SELECT 1").ExecuteScalar()));
+
+    // ---------------------------------------------------------------- helpers
+
+    internal T Read<T>(Func<SqliteSession, T> work)
+    {
+        if (!_readers.TryTake(out var session))
+        {
+            session = new SqliteSession(_connectionString);
+        }
+        try
+        {
+            var result = work(session);
+            _readers.Add(session);
+            return result;
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+    }
+
+    internal Task<T> WriteAsync<T>(Func<SqliteSession, T> work, CancellationToken cancellationToken) =>
+        _writer.ExecuteAsync(work, cancellationToken);
+
+    private static TaskPage ReadPage(SqliteCommand command, int limit)
+    {
+        var items = new List<TaskRecord>(limit + 1);
+        var seqs = new List<long>(limit + 1);
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                seqs.Add(reader.GetInt64(0));
+                items.Add(Map(reader));
+            }
+        }
+        if (items.Count <= limit)
+        {
+            return new TaskPage(items, null);
+        }
+        items.RemoveAt(limit);
+        return new TaskPage(items, seqs[limit - 1]);
+    }
+
+    private static IReadOnlyList<TaskRecord> ReadMany(SqliteCommand command)
+    {
+        var items = new List<TaskRecord>();
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            items.Add(Map(reader));
+        }
+        return items;
+    }
+
+    private static TaskRecord? ReadOne(SqliteCommand command, out long seq)
+    {
+        using var reader = command.ExecuteReader();
+        if (!reader.Read())
+        {
+            seq = 0;
+            return null;
+        }
+        seq = reader.GetInt64(0);
+        var record = Map(reader);
+        // Drain so an UPDATE ... RETURNING finishes its work before the reader closes.
+        while (reader.Read())
+        {
+        }
+        return record;
+    }
+
+    private static TaskRecord Map(SqliteDataReader r) => new()
+    {
+        TaskId = r.GetString(1),
+        UserId = r.GetString(2),
+        Status = (TaskState)r.GetInt32(3),
+        DeadLettered = r.GetInt32(5) != 0,
+        Attempts = r.GetInt32(6),
+        Spec = JsonSerializer.Deserialize(r.GetString(8), StorageJson.Default.TaskSpec)!,
+        CreatedAt = FromMs(r.GetInt64(9)),
+        ReadyAt = FromMs(r.GetInt64(10)),
+        NotBefore = r.GetTimeOrNull(11),
+        StartedAt = r.GetTimeOrNull(12),
+        CompletedAt = r.GetTimeOrNull(13),
+        ExitCode = r.GetInt32OrNull(14),
+        Error = r.GetStringOrNull(15),
+        LeaseOwner = r.GetStringOrNull(16),
+        LeaseExpiresAt = r.GetTimeOrNull(17),
+        CancelRequested = r.GetInt32(18) != 0,
+    };
+
+    private static void AddEvent(SqliteSession s, long seq, long at, TaskState status, int attempt, string? reason) =>
+        s.Command("INSERT INTO task_events(task_seq, at, status, attempt, reason) VALUES ($seq, $at, $st, $a, $r)")
+            .With("$seq", seq).With("$at", at).With("$st", (int)status).With("$a", attempt).With("$r", reason).ExecuteNonQuery();
+
+    private static void Require(TaskState from, TaskState to, bool deadLettered)
+    {
+        if (!TaskTransitions.IsLegal(from, to, deadLettered))
+        {
+            throw new InvalidOperationException($"illegal transition {from} → {to}");
+        }
+    }
+
+    /// <summary>The SQL list of states from which <paramref name="to"/> is legal, derived from <see cref="TaskTransitions"/>.</summary>
+    private static string StatesThatMayBecome(TaskState to) =>
+        string.Join(", ", Enum.GetValues<TaskState>().Where(from => TaskTransitions.IsLegal(from, to)).Select(s => (int)s));
+
+    private static DateTimeOffset FromMs(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
+
+    public async ValueTask DisposeAsync()
+    {
+        await _writer.DisposeAsync();
+        while (_readers.TryTake(out var session))
+        {
+            session.Dispose();
+        }
+    }
+}
