@@ -51,6 +51,9 @@ public sealed class ReadyQueue
         }
         else
         {
+            // Delayed tasks move to their queue only when TryTake runs, and it does not run while every slot
+            // is busy: promote the ones already due first, or a retry due earlier would queue behind this task.
+            PromoteDue(task.ReadyAt);
             _byPriority[task.Priority].Enqueue(task);
         }
         return true;

@@ -9,7 +9,8 @@ public sealed record RetryPolicy
     /// <summary>The upper bound of the wait before attempt <paramref name="nextAttempt"/> (2, 3, ...).</summary>
     public TimeSpan Ceiling(int nextAttempt)
     {
-        var exponent = Math.Clamp(nextAttempt - 2, 0, 30);
+        // Clamp before subtracting: nextAttempt - 2 overflows for int.MinValue and would jump to the cap.
+        var exponent = Math.Clamp(nextAttempt, 2, 32) - 2;
         var ticks = BaseDelay.Ticks * Math.Pow(2, exponent);
         return ticks >= MaxDelay.Ticks ? MaxDelay : TimeSpan.FromTicks((long)ticks);
     }

@@ -111,6 +111,8 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
     {
         _channel.Writer.TryComplete();
         await _loop.ConfigureAwait(false);
+        // The writer owns its session: closing it checkpoints the WAL and releases the file.
+        _session.Dispose();
     }
 
     private abstract class WriteOp

@@ -15,16 +15,18 @@ internal sealed class SqliteKeyStore(SqliteTaskStore store) : IKeyStore
     public Task<UserRecord> CreateUserAsync(UserRecord user, CancellationToken cancellationToken) =>
         store.WriteAsync(s =>
         {
-            s.Command("INSERT INTO users(id, name, role, created_at) VALUES ($id, $n, $r, $at)")
-                .With("$id", user.Id).With("$n", user.Name).With("$r", user.Role).With("$at", user.CreatedAt.ToUnixMs()).ExecuteNonQuery();
+            s.Command("INSERT INTO users(id, name, role, created_at, disabled_at) VALUES ($id, $n, $r, $at, $dis)")
+                .With("$id", user.Id).With("$n", user.Name).With("$r", user.Role).With("$at", user.CreatedAt.ToUnixMs())
+                .With("$dis", user.DisabledAt.ToUnixMs()).ExecuteNonQuery();
             return user;
         }, cancellationToken);
 
     public Task CreateKeyAsync(ApiKeyRecord key, CancellationToken cancellationToken) =>
         store.WriteAsync(s => s.Command(
-                "INSERT INTO api_keys(id, user_id, name, prefix, hash, created_at, expires_at) VALUES ($id, $u, $n, $p, $h, $at, $exp)")
+                "INSERT INTO api_keys(id, user_id, name, prefix, hash, created_at, expires_at, revoked_at) VALUES ($id, $u, $n, $p, $h, $at, $exp, $rev)")
             .With("$id", key.Id).With("$u", key.UserId).With("$n", key.Name).With("$p", key.Prefix).With("$h", key.Hash)
-            .With("$at", key.CreatedAt.ToUnixMs()).With("$exp", key.ExpiresAt.ToUnixMs()).ExecuteNonQuery(), cancellationToken);
+            .With("$at", key.CreatedAt.ToUnixMs()).With("$exp", key.ExpiresAt.ToUnixMs()).With("$rev", key.RevokedAt.ToUnixMs())
+            .ExecuteNonQuery(), cancellationToken);
 
     public Task<(ApiKeyRecord Key, UserRecord User)?> FindActiveKeyAsync(byte[] hash, DateTimeOffset now, CancellationToken cancellationToken) =>
         Task.FromResult(store.Read<(ApiKeyRecord, UserRecord)?>(s =>

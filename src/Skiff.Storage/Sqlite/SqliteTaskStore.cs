@@ -116,8 +116,9 @@ public sealed partial class SqliteTaskStore : ITaskStore
                 UserId = task.UserId,
                 Spec = task.Spec,
                 Status = TaskState.Queued,
-                CreatedAt = FromMs(at),
-                ReadyAt = FromMs(at),
+                // Precise in memory (the queue measures latency from it); milliseconds on disk.
+                CreatedAt = task.CreatedAt,
+                ReadyAt = task.CreatedAt,
             };
             return new CreateOutcome(created, true);
         }, cancellationToken);
@@ -164,15 +165,22 @@ public sealed partial class SqliteTaskStore : ITaskStore
 
     public Task<TransitionOutcome> CompleteAttemptAsync(AttemptCompletion completion, CancellationToken cancellationToken)
     {
-        var decision = completion.Decision;
-        if (!TaskTransitions.IsLegal(TaskState.Running, decision.Next))
+        var requested = completion.Decision;
+        if (!TaskTransitions.IsLegal(TaskState.Running, requested.Next))
         {
-            throw new InvalidOperationException($"an attempt cannot end in {decision.Next}");
+            throw new InvalidOperationException($"an attempt cannot end in {requested.Next}");
         }
         var artifacts = completion.Result is null ? null : JsonSerializer.Serialize(completion.Result.Artifacts.ToList(), StorageJson.Default.ListTaskArtifact);
         return _writer.ExecuteAsync(s =>
         {
             var at = completion.At.ToUnixMs();
+            var decision = requested;
+            if (decision.Next.IsWaiting() && Convert.ToInt64(s.Command("SELECT cancel_requested FROM tasks WHERE id = $id")
+                    .With("$id", completion.TaskId).ExecuteScalar() ?? 0L, System.Globalization.CultureInfo.InvariantCulture) != 0)
+            {
+                // A cancel that reached the store while the attempt ended must not be lost to a retry.
+                decision = new AttemptDecision(TaskState.Cancelled, false, null, "cancelled by request");
+            }
             var terminal = decision.Next.IsTerminal();
             var ended = ReadOne(s.Command(
                     "UPDATE tasks SET status = $next, dead_lettered = $dl, completed_at = $completed, exit_code = $exit, error = $error, " +

@@ -1,0 +1,82 @@
+using System.Diagnostics;
+using Skiff.Core.Tasks;
+using Skiff.Storage.Contract;
+using Skiff.Storage.Sqlite;
+
+namespace Skiff.Bench;
+
+/// <summary>Lease and status latency with 10k tasks in the store, then again with 1M: the cost should stay flat.</summary>
+internal static class FlatCostBench
+{
+    public static async Task<IReadOnlyList<Figure>> RunAsync(BenchOptions options)
+    {
+        using var dir = new TempDir();
+        await using var store = SqliteTaskStore.Open(Path.Combine(dir.Path, "skiff.db"));
+        var ids = new List<string>();
+        await FillAsync(store, 10_000, ids);
+        var (lease10k, get10k) = await MeasureAsync(store, ids);
+        Console.WriteLine($"flat: 10k tasks: lease p50 {lease10k:0.000} ms, status p50 {get10k:0.000} ms");
+        await FillAsync(store, options.Large - 10_000, ids);
+        var (leaseLarge, getLarge) = await MeasureAsync(store, ids);
+        Console.WriteLine($"flat: {options.Large} tasks: lease p50 {leaseLarge:0.000} ms, status p50 {getLarge:0.000} ms");
+        return
+        [
+            new Figure("lease p50 at 10k tasks", lease10k, "ms", "-"),
+            new Figure($"lease p50 at {options.Large / 1000}k tasks", leaseLarge, "ms", "within 20% of 10k"),
+            new Figure("status (get by id) p50 at 10k tasks", get10k, "ms", "-"),
+            new Figure($"status p50 at {options.Large / 1000}k tasks", getLarge, "ms", "within 20% of 10k"),
+        ];
+    }
+
+    private static async Task FillAsync(ITaskStore store, int count, List<string> ids)
+    {
+        var spec = new TaskSpec { Command = ["true"], Metadata = new Dictionary<string, string> { ["bench"] = "flat" } };
+        var clock = Stopwatch.StartNew();
+        var next = 0;
+        var created = new List<string>[64];
+        await Task.WhenAll(Enumerable.Range(0, 64).Select(i => Task.Run(async () =>
+        {
+            var mine = created[i] = [];
+            while (Interlocked.Increment(ref next) <= count)
+            {
+                var now = DateTimeOffset.UtcNow;
+                var outcome = await store.CreateTaskAsync(new NewTask(TaskIds.New(now), "u_" + (next % 50), spec with { Priority = next % 11 }, now, null), CancellationToken.None);
+                mine.Add(outcome.Task.TaskId);
+            }
+        })));
+        foreach (var list in created)
+        {
+            ids.AddRange(list);
+        }
+        Console.WriteLine($"flat: filled {count} tasks in {clock.Elapsed.TotalSeconds:0.0} s");
+    }
+
+    private static async Task<(double Lease, double Get)> MeasureAsync(ITaskStore store, List<string> ids)
+    {
+        var random = new Random(42);
+        var leaseTimes = new List<double>();
+        var getTimes = new List<double>();
+        for (var i = 0; i < 3000; i++)
+        {
+            var id = ids[random.Next(ids.Count)];
+            var start = Stopwatch.GetTimestamp();
+            await store.GetTaskAsync(id, withEvents: true, CancellationToken.None);
+            getTimes.Add(Stats.Ms(Stopwatch.GetTimestamp() - start));
+        }
+        // Lease tasks that are really waiting (each at most once), spread over the whole table.
+        var candidates = ids.OrderBy(_ => random.Next()).Take(2000).ToList();
+        foreach (var id in candidates)
+        {
+            var now = DateTimeOffset.UtcNow;
+            var start = Stopwatch.GetTimestamp();
+            var outcome = await store.LeaseAsync(id, "bench", now, now.AddMinutes(15), CancellationToken.None);
+            leaseTimes.Add(Stats.Ms(Stopwatch.GetTimestamp() - start));
+            if (!outcome.Applied)
+            {
+                throw new InvalidOperationException("lease refused");
+            }
+        }
+        ids.RemoveAll(candidates.ToHashSet().Contains);
+        return (Stats.Percentile(leaseTimes, 50), Stats.Percentile(getTimes, 50));
+    }
+}

@@ -1,0 +1,80 @@
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using Skiff.Server;
+
+namespace Skiff.Bench;
+
+/// <summary>Runs a Skiff server in its own process, so the load client does not share its runtime.</summary>
+internal static class ServeMode
+{
+    public const string Key = "sk_bench_key_0123456789abcdefghijklmnopqrstuvwxyz";
+
+    public static Task<int> RunAsync(BenchOptions options) =>
+        SkiffServer.RunAsync(new ServerOptions
+        {
+            DataDirectory = options.Data ?? throw new ArgumentException("--data is required"),
+            Urls = options.Urls ?? throw new ArgumentException("--urls is required"),
+            MaxWorkers = options.MaxWorkers,
+        }, CancellationToken.None);
+
+    /// <summary>Starts this program in serve mode; returns the process and a client for it.</summary>
+    public static async Task<(Process Server, HttpClient Client)> StartAsync(string data, int port, int maxWorkers, int connections)
+    {
+        var url = $"http://127.0.0.1:{port}";
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(typeof(ServeMode).Assembly.Location);
+        foreach (var arg in new[] { "serve", "--data", data, "--urls", url, "--max-workers", maxWorkers.ToString(System.Globalization.CultureInfo.InvariantCulture) })
+        {
+            start.ArgumentList.Add(arg);
+        }
+        start.Environment["SKIFF_ADMIN_KEY"] = Key;
+        start.Environment["Logging__LogLevel__Default"] = "Warning";
+        var server = Process.Start(start)!;
+        server.OutputDataReceived += (_, _) => { };
+        server.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                Console.Error.WriteLine("server: " + e.Data);
+            }
+        };
+        server.BeginOutputReadLine();
+        server.BeginErrorReadLine();
+        var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = connections, PooledConnectionLifetime = TimeSpan.FromMinutes(10) })
+        {
+            BaseAddress = new Uri(url),
+        };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Key);
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            try
+            {
+                if ((await client.GetAsync("/health")).IsSuccessStatusCode)
+                {
+                    return (server, client);
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet.
+            }
+            await Task.Delay(100);
+        }
+        server.Kill();
+        throw new InvalidOperationException("the bench server did not start");
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public static async Task StopAsync(Process server)
+    {
+        server.Kill();
+        await server.WaitForExitAsync();
+    }
+}

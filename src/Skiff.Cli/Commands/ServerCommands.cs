@@ -1,0 +1,60 @@
+using System.CommandLine;
+using Skiff.Server;
+
+namespace Skiff.Cli.Commands;
+
+/// <summary><c>skiff server</c>: runs the API, scheduler and embedded worker in this process until stopped.</summary>
+internal sealed class ServerCommands
+{
+    public const string ProcessExecutor = "process";
+    public const string AutoExecutor = "auto";
+
+    private readonly CliEnvironment _environment;
+
+    public ServerCommands(CliEnvironment environment)
+    {
+        _environment = environment;
+        MaxWorkers.Validators.Add(result => OptionValidators.AtLeastOne(result, "--max-workers"));
+        Executor.AcceptOnlyFromAmong(AutoExecutor, ProcessExecutor);
+
+        Command = new Command("server", "Run the Skiff server (API, scheduler and worker) in the foreground") { Data, Urls, MaxWorkers, Executor };
+        Command.SetAction((parseResult, cancellationToken) => SkiffServer.RunAsync(BuildOptions(parseResult), cancellationToken));
+    }
+
+    public Command Command { get; }
+
+    public Option<string?> Data { get; } = new("--data")
+    {
+        Description = $"Data directory (env {ClientSettings.DataVariable}; default {ClientSettings.DefaultDataDirectory})",
+        HelpName = "DIR",
+    };
+
+    public Option<string?> Urls { get; } = new("--urls")
+    {
+        Description = $"Where to listen (env {ClientSettings.UrlsVariable}; default {ServerOptions.DefaultUrl})",
+        HelpName = "URL",
+    };
+
+    public Option<int?> MaxWorkers { get; } = new("--max-workers") { Description = "Most tasks running at once (default: number of cores)", HelpName = "N" };
+
+    public Option<string?> Executor { get; } = new("--executor") { Description = "auto (isolate when possible) or process (no isolation)", HelpName = "auto|process" };
+
+    public ServerOptions BuildOptions(ParseResult parseResult) => BuildOptions(
+        parseResult.GetValue(Data),
+        parseResult.GetValue(Urls),
+        parseResult.GetValue(MaxWorkers),
+        parseResult.GetValue(Executor),
+        _environment);
+
+    /// <summary>Flags first, then SKIFF_DATA / SKIFF_URLS, then the defaults. The data directory is made absolute.</summary>
+    public static ServerOptions BuildOptions(string? data, string? urls, int? maxWorkers, string? executor, CliEnvironment environment) => new()
+    {
+        DataDirectory = environment.FullPath(NonEmpty(data) ?? environment.Variable(ClientSettings.DataVariable) ?? ClientSettings.DefaultDataDirectory),
+        Urls = NonEmpty(urls) ?? environment.Variable(ClientSettings.UrlsVariable) ?? ServerOptions.DefaultUrl,
+        MaxWorkers = maxWorkers,
+        Executor = NonEmpty(executor) ?? AutoExecutor,
+        SkiffCommand = environment.SelfCommand,
+    };
+
+    private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
+}

@@ -1,0 +1,31 @@
+using Microsoft.AspNetCore.Http;
+using Skiff.Core.Validation;
+
+namespace Skiff.Server.Api;
+
+/// <summary>RFC 9457 problem details for every error the API returns; the detail always names the field or thing at fault.</summary>
+internal static class Problems
+{
+    public static IResult Validation(ValidationErrors errors) =>
+        TypedResults.ValidationProblem(errors.ToDictionary(), detail: errors.Summary(), title: "The request is invalid",
+            type: "https://skiff.dev/problems/validation");
+
+    public static IResult Field(string field, string message) => Validation(One(field, message));
+
+    public static IResult NotFound(string what) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: what, type: "https://skiff.dev/problems/not-found");
+
+    public static IResult Conflict(string detail) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Conflict with the task's state", detail: detail,
+            type: "https://skiff.dev/problems/conflict");
+
+    public static IResult Status(int status, string title, string detail) =>
+        TypedResults.Problem(statusCode: status, title: title, detail: detail);
+
+    private static ValidationErrors One(string field, string message)
+    {
+        var errors = new ValidationErrors();
+        errors.Add(field, message);
+        return errors;
+    }
+}

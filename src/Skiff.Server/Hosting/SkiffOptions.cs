@@ -1,0 +1,57 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Skiff.Server.Hosting;
+
+/// <summary>Tunables of the scheduler and worker, bound from the "Skiff" configuration section.</summary>
+public sealed class SkiffOptions
+{
+    public const string Section = "Skiff";
+
+    [Required]
+    public string DataDirectory { get; set; } = ".skiff";
+
+    /// <summary>0 makes an API-only server that never runs tasks itself.</summary>
+    [Range(0, 1024)]
+    public int MaxWorkers { get; set; } = Environment.ProcessorCount;
+
+    /// <summary>"auto" or "process".</summary>
+    [RegularExpression("^(auto|process)$")]
+    public string Executor { get; set; } = "auto";
+
+    /// <summary>Visibility timeout of a leased task; heartbeats push it while the task runs.</summary>
+    [Range(typeof(TimeSpan), "00:00:02", "1.00:00:00")]
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromMinutes(15);
+
+    [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
+    public TimeSpan LeaseCheckInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>A standard task waiting longer than this is served before newer priority tasks.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
+    public TimeSpan StarvationAge { get; set; } = TimeSpan.FromSeconds(60);
+
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromSeconds(2);
+
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
+    public TimeSpan RetryMaxDelay { get; set; } = TimeSpan.FromMinutes(5);
+
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan ScaleOutCooldown { get; set; } = TimeSpan.Zero;
+
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan ScaleInCooldown { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Terminal tasks, their logs and results are deleted this long after they ended.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "3650.00:00:00")]
+    public TimeSpan Retention { get; set; } = TimeSpan.FromDays(7);
+
+    [Range(typeof(TimeSpan), "00:00:00.100", "1.00:00:00")]
+    public TimeSpan RetentionInterval { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>On SIGTERM running tasks may finish for this long; the rest are requeued.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan ShutdownGrace { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>argv prefix that runs the skiff CLI, for built-in workloads. Empty: this process.</summary>
+    public string[] SkiffCommand { get; set; } = [];
+}

@@ -1,0 +1,21 @@
+namespace Skiff.Server;
+
+/// <summary>How <c>skiff server</c> was started (flags, then environment, then defaults).</summary>
+public sealed record ServerOptions
+{
+    public const string DefaultUrl = "http://127.0.0.1:7070";
+
+    /// <summary>Data directory: the SQLite file, admin key, task work and output directories.</summary>
+    public string DataDirectory { get; init; } = ".skiff";
+
+    public string Urls { get; init; } = DefaultUrl;
+
+    /// <summary>Most tasks run at once by the embedded worker; default: the number of cores.</summary>
+    public int? MaxWorkers { get; init; }
+
+    /// <summary>"process" (no isolation) or "auto".</summary>
+    public string Executor { get; init; } = "auto";
+
+    /// <summary>argv prefix that runs the skiff CLI (for built-in workloads: PREFIX workload TYPE ...). Null: this process.</summary>
+    public IReadOnlyList<string>? SkiffCommand { get; init; }
+}
