@@ -122,7 +122,18 @@ public static class SkiffServer
         });
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromMinutes(2));
         builder.Services.AddSkiffServer(builder.Configuration);
-        builder.Services.AddProblemDetails();
+        builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = context =>
+        {
+            // Framework-made problems (routing, content negotiation) get a detail too, like ours.
+            var http = context.HttpContext;
+            context.ProblemDetails.Detail ??= context.ProblemDetails.Status switch
+            {
+                StatusCodes.Status404NotFound => $"no endpoint {http.Request.Method} {http.Request.Path}",
+                StatusCodes.Status405MethodNotAllowed => $"{http.Request.Path} does not accept {http.Request.Method}",
+                StatusCodes.Status415UnsupportedMediaType => "body: must be JSON, sent with Content-Type: application/json",
+                _ => null,
+            };
+        });
         builder.Services.AddOpenApi();
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJson.Default));
 

@@ -175,10 +175,10 @@ public sealed partial class SqliteTaskStore : ITaskStore
         {
             var at = completion.At.ToUnixMs();
             var decision = requested;
-            if (decision.Next.IsWaiting() && Convert.ToInt64(s.Command("SELECT cancel_requested FROM tasks WHERE id = $id")
+            if (decision.Next is not (TaskState.Succeeded or TaskState.Cancelled) && Convert.ToInt64(s.Command("SELECT cancel_requested FROM tasks WHERE id = $id")
                     .With("$id", completion.TaskId).ExecuteScalar() ?? 0L, System.Globalization.CultureInfo.InvariantCulture) != 0)
             {
-                // A cancel that reached the store while the attempt ended must not be lost to a retry.
+                // A cancel that reached the store while the attempt ended wins over a retry or a failure (never over a success).
                 decision = new AttemptDecision(TaskState.Cancelled, false, null, "cancelled by request");
             }
             var terminal = decision.Next.IsTerminal();
