@@ -20,7 +20,7 @@ internal static class QueueBench
         var spec = new TaskSpec { Command = ["true"] };
         var retry = new RetryPolicy();
         var total = options.Tasks;
-        const int pipelines = 256;
+        var pipelines = int.Parse(Environment.GetEnvironmentVariable("SKIFF_BENCH_PIPELINES") ?? "256", System.Globalization.CultureInfo.InvariantCulture);
         var perPipeline = total / pipelines;
         var time = TimeProvider.System;
         Console.WriteLine($"queue: {perPipeline * pipelines} tasks through {pipelines} concurrent enqueue→lease→complete pipelines");
