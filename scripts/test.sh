@@ -11,7 +11,7 @@ export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_SKIP_FIRST_TIME_EXPE
 warn() { echo "warning: $*" >&2; }
 
 # Host tools for task isolation (runc containers with a busybox root and tini as pid 1). Only what is
-# missing is installed; without root (or without apt) the isolation tests skip themselves.
+# missing is installed; without root (or without apt) the container tests fail, saying what to install.
 # SKIFF_TEST_NO_INSTALL=1 skips this (images that pre-install them, machines without a package mirror).
 install_host_packages() {
     local wanted=(runc busybox-static tini) missing=() package

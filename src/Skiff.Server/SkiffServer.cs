@@ -9,6 +9,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Skiff.Runtime.Containers;
 using Skiff.Runtime.Execution;
 using Skiff.Server.Api;
 using Skiff.Server.Auth;
@@ -138,6 +139,9 @@ public static class SkiffServer
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJson.Default));
 
         var app = builder.Build();
+        // The exporter only sees measurements made after it starts listening; created lazily by the first
+        // scrape, it would miss every task and request before that scrape.
+        app.Services.GetRequiredService<PrometheusExporter>();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.Use(static (context, next) =>
@@ -168,12 +172,8 @@ public static class SkiffServer
             Log.StoreOpened(sp.GetRequiredService<ILoggerFactory>().CreateLogger("Skiff"), store.Path);
             return store;
         });
-        services.TryAddSingleton<ITaskExecutor>(sp =>
-        {
-            var executor = new ProcessExecutor(sp.GetRequiredService<TimeProvider>());
-            Log.NoIsolation(sp.GetRequiredService<ILoggerFactory>().CreateLogger("Skiff"), executor.Name);
-            return executor;
-        });
+        services.TryAddSingleton<ITaskExecutor>(sp => CreateExecutor(sp.GetRequiredService<IOptions<SkiffOptions>>().Value,
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger("Skiff")));
         services.TryAddSingleton(sp => new DispatchQueue(sp.GetRequiredService<IOptions<SkiffOptions>>().Value.StarvationAge));
         services.TryAddSingleton<LogNotifier>();
         services.TryAddSingleton<SkiffMetrics>();
@@ -193,6 +193,31 @@ public static class SkiffServer
         services.AddHostedService<AdminBootstrapService>();
         services.AddHostedService<SkiffBackgroundService>();
         return services;
+    }
+
+    /// <summary>
+    /// "runc" isolates every attempt in a container (opt-in while the isolation work is completed: built-in
+    /// workloads need the image store first); "auto" and "process" run plain processes and say so loudly.
+    /// </summary>
+    private static ITaskExecutor CreateExecutor(SkiffOptions options, TimeProvider time, ILogger logger)
+    {
+        if (options.Executor == "runc")
+        {
+            if (!RuncExecutor.IsAvailable(out var reason))
+            {
+                throw new StartupException($"--executor runc: {reason} (install with: apt-get install runc busybox-static tini, and run as root)");
+            }
+            var runc = new RuncOptions
+            {
+                StateRoot = Path.Combine(options.DataDirectory, "runc"),
+                ImagesDirectory = Path.Combine(options.DataDirectory, "images"),
+                TimeProvider = time,
+            };
+            return new RuncExecutor(runc);
+        }
+        var executor = new ProcessExecutor(time);
+        Log.NoIsolation(logger, executor.Name);
+        return executor;
     }
 
     private static void RegisterGauges(SkiffMetrics metrics, IServiceProvider services)

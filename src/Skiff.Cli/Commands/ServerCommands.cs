@@ -15,7 +15,7 @@ internal sealed class ServerCommands
     {
         _environment = environment;
         MaxWorkers.Validators.Add(result => OptionValidators.AtLeastOne(result, "--max-workers"));
-        Executor.AcceptOnlyFromAmong(AutoExecutor, ProcessExecutor);
+        Executor.AcceptOnlyFromAmong(AutoExecutor, ProcessExecutor, "runc");
 
         Command = new Command("server", "Run the Skiff server (API, scheduler and worker) in the foreground") { Data, Urls, MaxWorkers, Executor };
         Command.SetAction((parseResult, cancellationToken) => SkiffServer.RunAsync(BuildOptions(parseResult), cancellationToken));
@@ -37,7 +37,7 @@ internal sealed class ServerCommands
 
     public Option<int?> MaxWorkers { get; } = new("--max-workers") { Description = "Most tasks running at once (default: number of cores)", HelpName = "N" };
 
-    public Option<string?> Executor { get; } = new("--executor") { Description = "auto (isolate when possible) or process (no isolation)", HelpName = "auto|process" };
+    public Option<string?> Executor { get; } = new("--executor") { Description = "process or auto (plain processes, no isolation yet), or runc (containers; opt-in while isolation is completed)", HelpName = "auto|process|runc" };
 
     public ServerOptions BuildOptions(ParseResult parseResult) => BuildOptions(
         parseResult.GetValue(Data),

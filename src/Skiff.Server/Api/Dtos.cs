@@ -74,7 +74,8 @@ public sealed record TaskDocument
         Network = task.Spec.Network,
         Attempts = task.Attempts,
         MaxAttempts = task.Spec.MaxAttempts,
-        CreatedAt = task.CreatedAt,
+        // A fresh task is precise in memory but stored to the millisecond: answer what GET will answer.
+        CreatedAt = task.CreatedAt.AddTicks(-(task.CreatedAt.Ticks % TimeSpan.TicksPerMillisecond)),
         StartedAt = task.StartedAt,
         CompletedAt = task.CompletedAt,
         NextAttemptAt = task.Status == TaskState.Retrying ? task.NotBefore : null,

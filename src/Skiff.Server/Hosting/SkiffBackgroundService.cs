@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Skiff.Runtime.Containers;
+using Skiff.Runtime.Execution;
 using Skiff.Server.Scheduling;
 using Skiff.Server.Telemetry;
 
@@ -16,6 +18,7 @@ internal sealed class SkiffBackgroundService(
     LeaseMonitor leases,
     RetentionJob retention,
     TaskService tasks,
+    ITaskExecutor executor,
     IOptions<SkiffOptions> options,
     ILogger<SkiffBackgroundService> logger) : IHostedService, IDisposable
 {
@@ -26,6 +29,11 @@ internal sealed class SkiffBackgroundService(
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        if (executor is RuncExecutor runc)
+        {
+            // Containers, cgroups and bundles of a previous process (kill -9) go before any new attempt starts.
+            await runc.CleanupLeftoversAsync(cancellationToken);
+        }
         await leases.RecoverPreviousRunAsync(cancellationToken);
         var waiting = await tasks.RebuildQueueAsync(cancellationToken);
         Log.ReadyQueueRebuilt(logger, waiting);

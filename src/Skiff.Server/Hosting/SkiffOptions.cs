@@ -14,8 +14,8 @@ public sealed class SkiffOptions
     [Range(0, 1024)]
     public int MaxWorkers { get; set; } = Environment.ProcessorCount;
 
-    /// <summary>"auto" or "process".</summary>
-    [RegularExpression("^(auto|process)$")]
+    /// <summary>"auto" or "process" (plain processes, no isolation) or "runc" (containers).</summary>
+    [RegularExpression("^(auto|process|runc)$")]
     public string Executor { get; set; } = "auto";
 
     /// <summary>Visibility timeout of a leased task; heartbeats push it while the task runs.</summary>

@@ -1,0 +1,460 @@
+using System.ComponentModel;
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using Skiff.Core.Tasks;
+using Skiff.Runtime.Execution;
+
+namespace Skiff.Runtime.Containers;
+
+/// <summary>
+/// Runs each attempt in its own OCI container under runc: new pid, mount, ipc, uts and (unless the task asks
+/// for the host's) network namespaces, cgroup limits on cpu, memory and pids, a read-only root, no
+/// capabilities, no new privileges, a seccomp deny-list, uid/gid 65534, tini as pid 1.
+/// </summary>
+/// <remarks>
+/// <para>The container's root is its image's rootfs, shared read-only by all its tasks; the attempt's work
+/// and output directories are bind-mounted at /work and /output, /tmp is a size-capped tmpfs.</para>
+/// <para><c>runc run</c> stays attached: its stdout and stderr are the container's, so output flows through
+/// the same <see cref="OutputPump"/> as for plain processes. <c>--keep</c> leaves the stopped container
+/// (and so its cgroup) in place long enough to read usage and OOM kills; the attempt always ends with
+/// <c>runc delete --force</c>, removal of any cgroup left and of the bundle.</para>
+/// <para>A kill goes to the container's pid 1 with SIGKILL: when the init of a pid namespace dies the kernel
+/// kills everything else in it, so nothing a task started outlives it, daemons and fork bombs included.</para>
+/// </remarks>
+public sealed class RuncExecutor : ITaskExecutor
+{
+    private const string RuncLogFile = "runc.log";
+    private const string TiniFatal = "[FATAL tini";
+
+    // SIGKILL cannot be caught; this bounds runc itself being stuck.
+    private static readonly TimeSpan KillWait = TimeSpan.FromSeconds(5);
+    // runc kill fails while the container is still being created; it is retried this often.
+    private static readonly TimeSpan KillRetry = TimeSpan.FromMilliseconds(50);
+    // Every process of the container is dead once runc returns, so the pipes close at once; this is a bound.
+    private static readonly TimeSpan DrainWait = TimeSpan.FromSeconds(2);
+
+    private readonly RuncOptions _options;
+    private readonly TimeProvider _timeProvider;
+    private readonly RuncCli _runc;
+    private readonly Cgroups _cgroups;
+    private readonly Lock _imageGate = new();
+    private Task<string>? _busyboxRootfs;
+
+    public RuncExecutor(RuncOptions options)
+        : this(options, new Cgroups())
+    {
+    }
+
+    internal RuncExecutor(RuncOptions options, Cgroups cgroups)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentException.ThrowIfNullOrEmpty(options.StateRoot);
+        ArgumentException.ThrowIfNullOrEmpty(options.ImagesDirectory);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.PidsLimit, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.TmpfsSizeMb, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.OpenFilesLimit, 64);
+        _options = options;
+        _timeProvider = options.TimeProvider;
+        _runc = new RuncCli(options.RuncPath, options.RuncStateDirectory);
+        _cgroups = cgroups;
+    }
+
+    public string Name => "runc";
+
+    /// <summary>Removes what a previous process of this server left behind (see <see cref="CleanupLeftoversAsync(RuncOptions, CancellationToken)"/>).</summary>
+    public Task CleanupLeftoversAsync(CancellationToken cancellationToken) => CleanupLeftoversAsync(_options, cancellationToken);
+
+    public bool Isolates => true;
+
+    /// <summary>Whether runc and a static tini are installed at their default paths and this process is root.</summary>
+    public static bool IsAvailable(out string reason) =>
+        IsAvailable(RuncOptions.DefaultRuncPath, RuncOptions.DefaultTiniPath, out reason);
+
+    internal static bool IsAvailable(string runcPath, string tiniPath, out string reason)
+    {
+        reason = !File.Exists(runcPath) ? $"runc not found at {runcPath} (apt-get install runc)"
+            : !File.Exists(tiniPath) ? $"static tini not found at {tiniPath} (apt-get install tini)"
+            : !Environment.IsPrivilegedProcess ? "runc containers need the server to run as root"
+            : "";
+        return reason.Length == 0;
+    }
+
+    /// <summary>
+    /// Removes what a previous run of the executor left behind when it was killed: containers in its state
+    /// root (stopped or running), empty cgroups under /skiff, bundles and half-built images. Call at start,
+    /// before any attempt runs.
+    /// </summary>
+    public static async Task CleanupLeftoversAsync(RuncOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var runc = new RuncCli(options.RuncPath, options.RuncStateDirectory);
+        foreach (var containerId in await runc.ListAsync().ConfigureAwait(false))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            await runc.DeleteAsync(containerId).ConfigureAwait(false);
+        }
+
+        // Cgroups of containers whose runc state was lost. A cgroup still holding processes (another
+        // server's running task) refuses rmdir and is left alone.
+        var cgroups = new Cgroups();
+        foreach (var parent in cgroups.ParentDirectories())
+        {
+            foreach (var child in Directory.EnumerateDirectories(parent))
+            {
+                Cgroups.TryRemove(child);
+            }
+        }
+
+        if (Directory.Exists(options.BundlesDirectory))
+        {
+            foreach (var bundle in Directory.EnumerateDirectories(options.BundlesDirectory))
+            {
+                Directory.Delete(bundle, recursive: true);
+            }
+        }
+        BusyboxImage.RemoveStaleBuilds(options.ImagesDirectory);
+    }
+
+    public async Task<ExecutionResult> ExecuteAsync(ExecutionRequest request, IExecutionSink sink, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(sink);
+        if (request.Timeout <= TimeSpan.Zero && request.Timeout != Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentOutOfRangeException(nameof(request), request.Timeout, "The timeout must be positive.");
+        }
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ExecutionSupport.NotRun(ExecutionStatus.Cancelled, "cancelled before start");
+        }
+        if (Validate(request) is { } problem)
+        {
+            return ExecutionSupport.NotRun(ExecutionStatus.FailedToStart, problem);
+        }
+        if (!string.Equals(request.Image, BusyboxImage.Name, StringComparison.Ordinal))
+        {
+            return ExecutionSupport.NotRun(ExecutionStatus.FailedToStart, $"unknown image '{request.Image}'");
+        }
+
+        string rootfs;
+        try
+        {
+            rootfs = await EnsureBusyboxAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return ExecutionSupport.NotRun(ExecutionStatus.Cancelled, "cancelled before start");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or Win32Exception)
+        {
+            return ExecutionSupport.NotRun(ExecutionStatus.FailedToStart, $"cannot prepare image '{request.Image}': {e.Message}");
+        }
+
+        var containerId = ContainerId(request);
+        var bundle = Path.Combine(_options.BundlesDirectory, containerId);
+        try
+        {
+            if (await PrepareAsync(request, containerId, rootfs, bundle).ConfigureAwait(false) is { } failure)
+            {
+                return ExecutionSupport.NotRun(ExecutionStatus.FailedToStart, failure);
+            }
+            return await RunAsync(request, containerId, bundle, sink, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            await CleanupAsync(containerId, bundle).ConfigureAwait(false);
+        }
+    }
+
+    private Task<string> EnsureBusyboxAsync()
+    {
+        lock (_imageGate)
+        {
+            // A failed build is retried by the next attempt rather than remembered.
+            if (_busyboxRootfs is null || _busyboxRootfs.IsFaulted || _busyboxRootfs.IsCanceled)
+            {
+                _busyboxRootfs = BusyboxImage.EnsureAsync(_options.ImagesDirectory, BusyboxImage.DefaultBusyboxPath, CancellationToken.None);
+            }
+            return _busyboxRootfs;
+        }
+    }
+
+    private async Task<string?> PrepareAsync(ExecutionRequest request, string containerId, string rootfs, string bundle)
+    {
+        // Same task and attempt again (a server killed mid-attempt): the old container must go first.
+        if (_runc.HasState(containerId))
+        {
+            await _runc.DeleteAsync(containerId).ConfigureAwait(false);
+        }
+        try
+        {
+            Directory.CreateDirectory(_options.RuncStateDirectory);
+            if (Directory.Exists(bundle))
+            {
+                Directory.Delete(bundle, recursive: true);
+            }
+            Directory.CreateDirectory(bundle);
+            var spec = OciSpecBuilder.Build(request, containerId, rootfs, _options, _cgroups.SwapAccounted);
+            await File.WriteAllBytesAsync(
+                Path.Combine(bundle, "config.json"),
+                JsonSerializer.SerializeToUtf8Bytes(spec, OciJsonContext.Default.OciSpec)).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return $"cannot write the container bundle: {e.Message}";
+        }
+        // The task runs as nobody; its two writable directories must be its own.
+        foreach (var directory in (string[])[request.WorkDirectory, request.OutputDirectory])
+        {
+            if (NativeMethods.Chown(directory, OciSpecBuilder.NobodyId, OciSpecBuilder.NobodyId) != 0)
+            {
+                return $"cannot give {directory} to uid {OciSpecBuilder.NobodyId}: errno {Marshal.GetLastPInvokeError()}";
+            }
+        }
+        return null;
+    }
+
+    private async Task<ExecutionResult> RunAsync(
+        ExecutionRequest request,
+        string containerId,
+        string bundle,
+        IExecutionSink sink,
+        CancellationToken cancellationToken)
+    {
+        var startInfo = new ProcessStartInfo(_options.RuncPath)
+        {
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        // runc's own errors go to a log in the bundle (they also reach stderr), which is how a container
+        // that never started is told apart from a task that failed.
+        foreach (var argument in (string[])[.. _runc.GlobalArguments, "--log", Path.Combine(bundle, RuncLogFile), "--log-format", "json",
+                     "run", "--keep", "--bundle", bundle, containerId])
+        {
+            startInfo.ArgumentList.Add(argument);
+        }
+
+        using var process = new Process { StartInfo = startInfo };
+        var startedAt = _timeProvider.GetTimestamp();
+        try
+        {
+            process.Start();
+        }
+        catch (Win32Exception e)
+        {
+            return ExecutionSupport.NotRun(ExecutionStatus.FailedToStart, $"cannot start runc: {e.Message}");
+        }
+
+        try
+        {
+            sink.Started(_timeProvider.GetUtcNow());
+            // The task gets an empty stdin.
+            process.StandardInput.Close();
+            return await SuperviseAsync(request, containerId, bundle, process, sink, startedAt, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            // Only the sink can get here (it threw); the container must not outlive the attempt.
+            await KillAsync(process, containerId).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private async Task<ExecutionResult> SuperviseAsync(
+        ExecutionRequest request,
+        string containerId,
+        string bundle,
+        Process process,
+        IExecutionSink sink,
+        long startedAt,
+        CancellationToken cancellationToken)
+    {
+        using var sinkFailed = new CancellationTokenSource();
+        using var stopReading = new CancellationTokenSource();
+        var onSinkFault = ExecutionSupport.CancelAction(sinkFailed);
+        var stdout = new OutputPump(process.StandardOutput.BaseStream, LogStream.Stdout, sink, ProcessExecutor.MaxLineBytes, ProcessExecutor.TailChars, onSinkFault);
+        var stderr = new OutputPump(process.StandardError.BaseStream, LogStream.Stderr, sink, ProcessExecutor.MaxLineBytes, ProcessExecutor.TailChars, onSinkFault);
+        var pumping = Task.WhenAll(stdout.RunAsync(stopReading.Token), stderr.RunAsync(stopReading.Token));
+
+        using var timeout = ExecutionSupport.CreateTimeout(request.Timeout, _timeProvider);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token, sinkFailed.Token);
+
+        var status = ExecutionStatus.Exited;
+        string? error = null;
+        try
+        {
+            await process.WaitForExitAsync(stop.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // A caller's cancel wins over a timeout that fired at the same moment. Otherwise the sink failed,
+            // and its exception is rethrown below once the container is gone.
+            (status, error) = cancellationToken.IsCancellationRequested ? (ExecutionStatus.Cancelled, "cancelled")
+                : timeout.IsCancellationRequested ? (ExecutionStatus.TimedOut, $"timed out after {ExecutionSupport.Describe(request.Timeout)}")
+                : (ExecutionStatus.Cancelled, "output sink failed");
+            await KillAsync(process, containerId).ConfigureAwait(false);
+        }
+        var wall = _timeProvider.GetElapsedTime(startedAt);
+        // The container is stopped but kept (run --keep): its cgroup still holds the figures.
+        var stats = _cgroups.Read(containerId);
+
+        if (!await ExecutionSupport.WaitBoundedAsync(pumping, DrainWait, _timeProvider).ConfigureAwait(false))
+        {
+            await stopReading.CancelAsync().ConfigureAwait(false);
+            await ExecutionSupport.WaitBoundedAsync(pumping, DrainWait, _timeProvider).ConfigureAwait(false);
+        }
+
+        if ((stdout.SinkFault ?? stderr.SinkFault) is { } fault
+            && !(fault is OperationCanceledException && cancellationToken.IsCancellationRequested))
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(fault);
+        }
+
+        int? exitCode = process.HasExited ? process.ExitCode : null;
+        if (status == ExecutionStatus.Exited)
+        {
+            if (ReadRuncError(bundle) is { } runcError)
+            {
+                (status, exitCode, error) = (ExecutionStatus.FailedToStart, null, "cannot start container: " + runcError);
+            }
+            else if (exitCode is 126 or 127 && stderr.FirstLine is { } first && first.StartsWith(TiniFatal, StringComparison.Ordinal)
+                && first.IndexOf("] ", StringComparison.Ordinal) is var end and > 0)
+            {
+                // tini could not exec the command: "[FATAL tini (7)] exec nosuch failed: No such file or directory".
+                (status, exitCode, error) = (ExecutionStatus.FailedToStart, null, "cannot start: " + first[(end + 2)..]);
+            }
+            else if (stats.OomKills > 0 && exitCode != 0)
+            {
+                // A kill by the OOM killer looks exactly like any SIGKILL (137); only the cgroup tells. An OOM kill
+                // the task survived (a child killed, the command still succeeding) is not a failure.
+                (status, error) = (ExecutionStatus.OomKilled, $"OOMKilled: exceeded its memory limit of {request.MemoryMb} MiB");
+            }
+        }
+
+        var usage = new TaskUsage((long)wall.TotalMilliseconds, stats.CpuMs, stats.PeakMemoryBytes);
+        return new ExecutionResult(status, exitCode, error, usage, stdout.Tail, stderr.Tail);
+    }
+
+    /// <summary>SIGKILLs the container's init (and with it the whole pid namespace) and waits for runc to return.</summary>
+    private async Task KillAsync(Process process, string containerId)
+    {
+        var started = _timeProvider.GetTimestamp();
+        while (!process.HasExited && _timeProvider.GetElapsedTime(started) < KillWait)
+        {
+            // Fails while runc is still creating the container, and once it has stopped; both are retried
+            // or ended by the exit check.
+            await _runc.KillAsync(containerId).ConfigureAwait(false);
+            if (await ExecutionSupport.WaitBoundedAsync(process.WaitForExitAsync(CancellationToken.None), KillRetry, _timeProvider).ConfigureAwait(false))
+            {
+                return;
+            }
+        }
+        if (!process.HasExited)
+        {
+            // runc itself is stuck; the delete --force that follows takes the container down.
+            process.Kill(entireProcessTree: true);
+            await ExecutionSupport.WaitBoundedAsync(process.WaitForExitAsync(CancellationToken.None), KillWait, _timeProvider).ConfigureAwait(false);
+        }
+    }
+
+    private async Task CleanupAsync(string containerId, string bundle)
+    {
+        if (_runc.HasState(containerId))
+        {
+            await _runc.DeleteAsync(containerId).ConfigureAwait(false);
+        }
+        _cgroups.Remove(containerId);
+        try
+        {
+            if (Directory.Exists(bundle))
+            {
+                Directory.Delete(bundle, recursive: true);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Removed by CleanupLeftoversAsync at the next start.
+        }
+    }
+
+    /// <summary>The message of the first error runc logged, if it logged one (it did not start the container).</summary>
+    private static string? ReadRuncError(string bundle)
+    {
+        string[] lines;
+        try
+        {
+            lines = File.ReadAllLines(Path.Combine(bundle, RuncLogFile));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+        foreach (var line in lines)
+        {
+            try
+            {
+                using var entry = JsonDocument.Parse(line);
+                if (entry.RootElement.TryGetProperty("level", out var level) && level.ValueEquals("error")
+                    && entry.RootElement.TryGetProperty("msg", out var message))
+                {
+                    return message.GetString();
+                }
+            }
+            catch (JsonException)
+            {
+            }
+        }
+        return null;
+    }
+
+    /// <summary>runc's container id (also the cgroup and bundle name): one per task attempt.</summary>
+    internal static string ContainerId(ExecutionRequest request) =>
+        request.TaskId + "-" + request.Attempt.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    private static string? Validate(ExecutionRequest request)
+    {
+        if (request.Command.Count == 0 || string.IsNullOrEmpty(request.Command[0]))
+        {
+            return "empty command";
+        }
+        if (request.Command.Any(argument => argument.Contains('\0', StringComparison.Ordinal)))
+        {
+            return "command arguments must not contain NUL characters";
+        }
+        foreach (var (name, value) in request.Env)
+        {
+            if (name.Length == 0 || name.Contains('=', StringComparison.Ordinal) || name.Contains('\0', StringComparison.Ordinal)
+                || value.Contains('\0', StringComparison.Ordinal))
+            {
+                return $"invalid environment variable '{name}'";
+            }
+        }
+        // runc's id rule, and a hostname (at most 64 characters).
+        if (request.TaskId.Length is 0 or > 64 || request.Attempt < 0
+            || !request.TaskId.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.' or '+'))
+        {
+            return $"task id '{request.TaskId}' cannot name a container";
+        }
+        if (request.MemoryMb < 4 || request.Cpu < 1)
+        {
+            return $"impossible limits: cpu {request.Cpu}, memory {request.MemoryMb} MiB";
+        }
+        foreach (var directory in (string[])[request.WorkDirectory, request.OutputDirectory])
+        {
+            if (!Path.IsPathRooted(directory) || !Directory.Exists(directory))
+            {
+                return $"directory does not exist: {directory}";
+            }
+        }
+        return null;
+    }
+
+    private static class NativeMethods
+    {
+        [DllImport("libc", EntryPoint = "chown", SetLastError = true)]
+        public static extern int Chown([MarshalAs(UnmanagedType.LPUTF8Str)] string path, uint owner, uint group);
+    }
+}

@@ -1,0 +1,83 @@
+using System.Text.Json;
+using Skiff.Runtime.Containers;
+using Skiff.Runtime.Execution;
+
+namespace Skiff.Runtime.Tests.Containers;
+
+public sealed class OciSpecBuilderTests
+{
+    private static readonly RuncOptions Options = new() { StateRoot = "/data/runc", ImagesDirectory = "/data/images", PidsLimit = 100 };
+
+    private static JsonElement Generate(ExecutionRequest request)
+    {
+        var spec = OciSpecBuilder.Build(request, "t_a-2", "/data/images/busybox/rootfs", Options, swapAccounted: true);
+        return JsonDocument.Parse(JsonSerializer.SerializeToUtf8Bytes(spec, OciJsonContext.Default.OciSpec)).RootElement;
+    }
+
+    private static ExecutionRequest Request(string network = "none") => new()
+    {
+        TaskId = "t_a",
+        Attempt = 2,
+        Command = ["echo", "hi"],
+        Cpu = 256,
+        MemoryMb = 100,
+        Network = network,
+        WorkDirectory = "/data/work/t_a",
+        OutputDirectory = "/data/out/t_a",
+    };
+
+    [Fact]
+    public void Build_Default_UsesOciFieldNamesAndHardenedSettings()
+    {
+        var spec = Generate(Request());
+
+        Assert.Equal("1.0.2", spec.GetProperty("ociVersion").GetString());
+        var process = spec.GetProperty("process");
+        Assert.False(process.GetProperty("terminal").GetBoolean());
+        Assert.True(process.GetProperty("noNewPrivileges").GetBoolean());
+        Assert.Equal(65534u, process.GetProperty("user").GetProperty("uid").GetUInt32());
+        Assert.Equal(["/.skiff/tini", "--", "echo", "hi"], process.GetProperty("args").EnumerateArray().Select(a => a.GetString()));
+        Assert.Contains("SKIFF_ATTEMPT=2", process.GetProperty("env").EnumerateArray().Select(e => e.GetString()));
+        Assert.All(process.GetProperty("capabilities").EnumerateObject(), set => Assert.Equal(0, set.Value.GetArrayLength()));
+        var rlimit = process.GetProperty("rlimits")[0];
+        Assert.Equal("RLIMIT_NOFILE", rlimit.GetProperty("type").GetString());
+        Assert.Equal(4096ul, rlimit.GetProperty("hard").GetUInt64());
+        Assert.True(spec.GetProperty("root").GetProperty("readonly").GetBoolean());
+        Assert.Equal("t_a", spec.GetProperty("hostname").GetString());
+
+        var linux = spec.GetProperty("linux");
+        Assert.Equal("/skiff/t_a-2", linux.GetProperty("cgroupsPath").GetString());
+        Assert.Equal(["pid", "mount", "ipc", "uts", "network"], linux.GetProperty("namespaces").EnumerateArray().Select(n => n.GetProperty("type").GetString()));
+        var resources = linux.GetProperty("resources");
+        Assert.Equal(100L << 20, resources.GetProperty("memory").GetProperty("limit").GetInt64());
+        Assert.Equal(100L << 20, resources.GetProperty("memory").GetProperty("swap").GetInt64());
+        Assert.Equal(25000, resources.GetProperty("cpu").GetProperty("quota").GetInt64());
+        Assert.Equal(100000, resources.GetProperty("cpu").GetProperty("period").GetInt64());
+        Assert.Equal(100, resources.GetProperty("pids").GetProperty("limit").GetInt64());
+        Assert.Contains("/proc/kcore", linux.GetProperty("maskedPaths").EnumerateArray().Select(p => p.GetString()));
+        Assert.Contains("/proc/sys", linux.GetProperty("readonlyPaths").EnumerateArray().Select(p => p.GetString()));
+        var seccomp = linux.GetProperty("seccomp");
+        Assert.Equal("SCMP_ACT_ALLOW", seccomp.GetProperty("defaultAction").GetString());
+        Assert.Contains("mount", seccomp.GetProperty("syscalls")[0].GetProperty("names").EnumerateArray().Select(n => n.GetString()));
+
+        var mounts = spec.GetProperty("mounts").EnumerateArray().ToDictionary(m => m.GetProperty("destination").GetString()!);
+        Assert.Equal("/data/work/t_a", mounts["/work"].GetProperty("source").GetString());
+        Assert.Equal("/data/out/t_a", mounts["/output"].GetProperty("source").GetString());
+        Assert.Contains("ro", mounts["/.skiff/tini"].GetProperty("options").EnumerateArray().Select(o => o.GetString()));
+        Assert.Contains("size=1024m", mounts["/tmp"].GetProperty("options").EnumerateArray().Select(o => o.GetString()));
+    }
+
+    [Fact]
+    public void Build_HostNetwork_OmitsNetworkNamespace()
+    {
+        var spec = Generate(Request(network: "host"));
+
+        Assert.DoesNotContain("network", spec.GetProperty("linux").GetProperty("namespaces").EnumerateArray().Select(n => n.GetProperty("type").GetString()));
+    }
+
+    [Theory]
+    [InlineData(1024, 100000)]
+    [InlineData(128, 12500)]
+    [InlineData(4096, 400000)]
+    public void CpuQuota_CpuUnits_MapToCfsQuota(int cpu, long quota) => Assert.Equal(quota, OciSpecBuilder.CpuQuota(cpu));
+}

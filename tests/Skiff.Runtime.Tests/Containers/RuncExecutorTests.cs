@@ -1,0 +1,346 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Skiff.Core.Tasks;
+using Skiff.Runtime.Containers;
+using Skiff.Runtime.Execution;
+using Skiff.Runtime.Tests.Execution;
+using Skiff.Testing;
+
+namespace Skiff.Runtime.Tests.Containers;
+
+// Real containers under runc with the busybox image; each test also checks that the attempt left nothing
+// behind (no container in the state root, no cgroup, no bundle).
+[Collection(RuncCollection.Name)]
+public sealed class RuncExecutorTests : IDisposable
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(10);
+
+    private readonly RuncFixture _fixture;
+    private readonly TempDirectory _root = new();
+    private readonly string _work;
+    private readonly string _output;
+    private readonly RecordingSink _sink = new();
+    private readonly string _taskId = "t_" + Guid.NewGuid().ToString("N")[..20];
+
+    public RuncExecutorTests(RuncFixture fixture)
+    {
+        _fixture = fixture;
+        _work = Directory.CreateDirectory(_root.Combine("work")).FullName;
+        _output = Directory.CreateDirectory(_root.Combine("out")).FullName;
+    }
+
+    public void Dispose() => _root.Dispose();
+
+    private string ContainerId => _taskId + "-1";
+
+    private ExecutionRequest Shell(string script) => new()
+    {
+        TaskId = _taskId,
+        Attempt = 1,
+        Command = ["sh", "-c", script],
+        WorkDirectory = _work,
+        OutputDirectory = _output,
+        Timeout = TimeSpan.FromSeconds(20),
+    };
+
+    private async Task<ExecutionResult> RunAsync(ExecutionRequest request, CancellationToken cancellationToken = default)
+    {
+        Assert.True(_fixture.Available, _fixture.Problem);
+        var result = await _fixture.Executor.ExecuteAsync(request, _sink, cancellationToken);
+        await AssertNothingLeftAsync();
+        return result;
+    }
+
+    private Task<ExecutionResult> RunShellAsync(string script) => RunAsync(Shell(script));
+
+    private string Stdout => string.Join("\n", _sink.Lines(LogStream.Stdout));
+
+    private async Task AssertNothingLeftAsync()
+    {
+        var runc = new RuncCli(_fixture.Options.RuncPath, Path.Combine(_fixture.Options.StateRoot, "state"));
+        Assert.Empty(await runc.ListAsync());
+        Assert.False(Directory.Exists($"/sys/fs/cgroup/memory/skiff/{ContainerId}"), "memory cgroup left behind");
+        Assert.Empty(new Cgroups().Directories(ContainerId));
+        Assert.False(Directory.Exists(Path.Combine(_fixture.Options.StateRoot, "bundles", ContainerId)), "bundle left behind");
+    }
+
+    [Fact]
+    public void Properties_RuncExecutor_Isolates()
+    {
+        Assert.Equal("runc", _fixture.Executor.Name);
+        Assert.True(_fixture.Executor.Isolates);
+        Assert.True(_fixture.Available, _fixture.Problem);
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_Echo_CapturesEachStreamAndExitCode()
+    {
+        var result = await RunShellAsync("echo out; echo err >&2; exit 3");
+
+        Assert.Equal(ExecutionStatus.Exited, result.Status);
+        Assert.Equal(3, result.ExitCode);
+        Assert.Null(result.Error);
+        Assert.Equal(["out"], _sink.Lines(LogStream.Stdout));
+        Assert.Equal(["err"], _sink.Lines(LogStream.Stderr));
+        Assert.Equal("out", result.StdoutTail);
+        Assert.Equal("err", result.StderrTail);
+        Assert.NotNull(_sink.StartedAt);
+        Assert.True(result.Usage.WallMs > 0);
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_Environment_HasTaskVariablesAndOutputReachesHost()
+    {
+        const string Script = "echo \"$GREETING|$SKIFF_TASK_ID|$SKIFF_ATTEMPT|$SKIFF_OUTPUT|$HOME|$(pwd)|$(hostname)\"; "
+            + "echo result > \"$SKIFF_OUTPUT/r.txt\"; echo scratch > w.txt";
+        var env = new Dictionary<string, string> { ["GREETING"] = "hi", ["SKIFF_OUTPUT"] = "/elsewhere" };
+        var request = Shell(Script) with { Env = env };
+
+        var result = await RunAsync(request);
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal($"hi|{_taskId}|1|/output|/work|/work|{_taskId}", Stdout);
+        Assert.Equal("result\n", File.ReadAllText(Path.Combine(_output, "r.txt")));
+        Assert.Equal("scratch\n", File.ReadAllText(Path.Combine(_work, "w.txt")));
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_Identity_RunsAsNobodyWithoutCapabilities()
+    {
+        var result = await RunShellAsync(
+            "id -u; id -g; grep -E '^Cap(Eff|Prm|Bnd)' /proc/self/status; grep NoNewPrivs /proc/self/status; "
+            + "mkdir /tmp/y; mount -t tmpfs x /tmp/y && echo mounted; touch f; chown 0:0 f && echo chowned; "
+            + "unshare -U true && echo userns; echo end");
+
+        Assert.Equal(0, result.ExitCode);
+        var lines = _sink.Lines(LogStream.Stdout);
+        Assert.Equal("65534", lines[0]);
+        Assert.Equal("65534", lines[1]);
+        Assert.Contains("CapEff:\t0000000000000000", lines);
+        Assert.Contains("CapPrm:\t0000000000000000", lines);
+        Assert.Contains("CapBnd:\t0000000000000000", lines);
+        Assert.Contains(lines, line => line.StartsWith("NoNewPrivs:", StringComparison.Ordinal) && line.EndsWith('1'));
+        Assert.DoesNotContain("mounted", lines);
+        Assert.DoesNotContain("chowned", lines);
+        Assert.DoesNotContain("userns", lines);
+        Assert.Equal("end", lines[^1]);
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_Processes_HostProcessesInvisible()
+    {
+        var result = await RunShellAsync("for p in /proc/[0-9]*; do echo ${p#/proc/}; done");
+
+        Assert.Equal(0, result.ExitCode);
+        var pids = _sink.Lines(LogStream.Stdout).Select(int.Parse).ToList();
+        // tini (1), the shell, perhaps a subshell: nothing of the host's hundreds, not the test itself.
+        Assert.InRange(pids.Count, 2, 4);
+        Assert.Contains(1, pids);
+        Assert.DoesNotContain(Environment.ProcessId, pids);
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_FileSystem_RootReadOnlyHostFilesInvisible()
+    {
+        var secret = _root.Combine("secret.txt");
+        File.WriteAllText(secret, "host secret");
+
+        var result = await RunShellAsync(
+            $"cat '{secret}' 2>/dev/null; cat /proc/1/root/etc/shadow 2>/dev/null; ls /root 2>/dev/null; "
+            + "touch /bin/x 2>/dev/null && echo root-writable; touch /etc/x 2>/dev/null && echo etc-writable; "
+            + "touch /tmp/t /work/w /output/o && echo scratch-writable; "
+            + "df -m /tmp | tail -1 | awk '{print \"tmp \" $2}'");
+
+        Assert.Equal(0, result.ExitCode);
+        var lines = _sink.Lines(LogStream.Stdout);
+        Assert.DoesNotContain(lines, line => line.Contains("host secret", StringComparison.Ordinal));
+        Assert.DoesNotContain("root-writable", lines);
+        Assert.DoesNotContain("etc-writable", lines);
+        Assert.Contains("scratch-writable", lines);
+        Assert.Contains($"tmp {_fixture.Options.TmpfsSizeMb}", lines);
+        Assert.False(File.Exists(Path.Combine(BusyboxImage.RootfsPath(_fixture.Options.ImagesDirectory), "bin", "x")));
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_NetworkNone_CannotReachHostLoopback()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        var accepted = listener.AcceptTcpClientAsync();
+
+        var result = await RunShellAsync($"echo ping | nc -w 2 127.0.0.1 {port} && echo connected; echo done");
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.DoesNotContain("connected", _sink.Lines(LogStream.Stdout));
+        Assert.False(accepted.IsCompleted, "the host listener accepted a connection from a network-none container");
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_NetworkHost_ReachesHostLoopback()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        var served = Task.Run(async () =>
+        {
+            // Reads the container's line and hangs up, which ends nc.
+            using var client = await listener.AcceptTcpClientAsync();
+            using var reader = new StreamReader(client.GetStream());
+            return await reader.ReadLineAsync();
+        });
+
+        var result = await RunAsync(Shell($"echo ping | nc -w 2 127.0.0.1 {port} && echo connected") with { Network = "host" });
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal("ping", await served.WaitAsync(Deadline));
+        Assert.Contains("connected", _sink.Lines(LogStream.Stdout));
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_MemoryBomb_IsOomKilled()
+    {
+        var request = Shell("x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo survived") with { MemoryMb = 32 };
+
+        var result = await RunAsync(request);
+
+        Assert.Equal(ExecutionStatus.OomKilled, result.Status);
+        Assert.Equal("OOMKilled: exceeded its memory limit of 32 MiB", result.Error);
+        Assert.DoesNotContain("survived", _sink.Lines(LogStream.Stdout));
+        Assert.InRange(result.Usage.PeakMemoryBytes, 16L << 20, 33L << 20);
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_ForkBomb_IsContainedByPidsLimitAndKilled()
+    {
+        var request = Shell("bomb() { bomb | bomb & }; bomb; sleep 100") with { Timeout = TimeSpan.FromSeconds(2) };
+        var pidsCurrent = $"/sys/fs/cgroup/pids/skiff/{ContainerId}/pids.current";
+        long mostSeen = 0;
+        using var stopWatching = new CancellationTokenSource();
+        var watching = Task.Run(async () =>
+        {
+            while (!stopWatching.IsCancellationRequested)
+            {
+                try
+                {
+                    mostSeen = Math.Max(mostSeen, long.Parse(File.ReadAllText(pidsCurrent).Trim()));
+                }
+                catch (IOException)
+                {
+                }
+                await Task.Delay(20);
+            }
+        });
+        var clock = Stopwatch.StartNew();
+
+        var result = await RunAsync(request);
+        await stopWatching.CancelAsync();
+        await watching;
+
+        Assert.Equal(ExecutionStatus.TimedOut, result.Status);
+        Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(8));
+        // The bomb did run (well past a handful of processes) and never got past the limit.
+        Assert.InRange(mostSeen, 32, _fixture.Options.PidsLimit);
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_Timeout_KillsContainer()
+    {
+        var request = Shell("echo started; sleep 100") with { Timeout = TimeSpan.FromSeconds(1) };
+        var clock = Stopwatch.StartNew();
+
+        var result = await RunAsync(request);
+
+        Assert.Equal(ExecutionStatus.TimedOut, result.Status);
+        Assert.Equal("timed out after 1s", result.Error);
+        Assert.Equal(137, result.ExitCode);
+        Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(3));
+        Assert.Equal(["started"], _sink.Lines(LogStream.Stdout));
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_Cancel_KillsContainerWithLimitsApplied()
+    {
+        Assert.True(_fixture.Available, _fixture.Problem);
+        var request = Shell("echo started; sleep 100") with { Cpu = 512, MemoryMb = 64 };
+        using var cancel = new CancellationTokenSource();
+        var running = _fixture.Executor.ExecuteAsync(request, _sink, cancel.Token);
+        Assert.True(await Poll.UntilAsync(() => _sink.Lines(LogStream.Stdout).Count > 0, Deadline), "never started");
+
+        var memory = File.ReadAllText($"/sys/fs/cgroup/memory/skiff/{ContainerId}/memory.limit_in_bytes").Trim();
+        var quota = File.ReadAllText($"/sys/fs/cgroup/cpu/skiff/{ContainerId}/cpu.cfs_quota_us").Trim();
+        var pids = File.ReadAllText($"/sys/fs/cgroup/pids/skiff/{ContainerId}/pids.max").Trim();
+        var clock = Stopwatch.StartNew();
+        await cancel.CancelAsync();
+        var result = await running.WaitAsync(Deadline);
+
+        Assert.Equal(ExecutionStatus.Cancelled, result.Status);
+        Assert.InRange(clock.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(2));
+        Assert.Equal((64L << 20).ToString(), memory);
+        Assert.Equal("50000", quota);
+        Assert.Equal(_fixture.Options.PidsLimit.ToString(), pids);
+        await AssertNothingLeftAsync();
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_UnknownImage_FailsToStart()
+    {
+        var result = await RunAsync(Shell("true") with { Image = "alpine" });
+
+        Assert.Equal(ExecutionStatus.FailedToStart, result.Status);
+        Assert.Equal("unknown image 'alpine'", result.Error);
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_CommandNotFound_FailsToStart()
+    {
+        var result = await RunAsync(Shell("true") with { Command = ["no-such-command"] });
+
+        Assert.Equal(ExecutionStatus.FailedToStart, result.Status);
+        Assert.Null(result.ExitCode);
+        Assert.Equal("cannot start: exec no-such-command failed: No such file or directory", result.Error);
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_RuncCannotCreateContainer_FailsToStartWithRuncsReason()
+    {
+        Assert.True(_fixture.Available, _fixture.Problem);
+        var executor = new RuncExecutor(_fixture.Options with { TiniPath = "/nonexistent/tini" });
+
+        var result = await executor.ExecuteAsync(Shell("true"), _sink, CancellationToken.None);
+
+        Assert.Equal(ExecutionStatus.FailedToStart, result.Status);
+        Assert.Null(result.ExitCode);
+        Assert.StartsWith("cannot start container: ", result.Error, StringComparison.Ordinal);
+        Assert.Contains("/nonexistent/tini", result.Error, StringComparison.Ordinal);
+        await AssertNothingLeftAsync();
+    }
+
+    [Fact]
+    public async Task CleanupLeftoversAsync_AfterServerKilled_RemovesContainersCgroupsAndBundles()
+    {
+        Assert.True(_fixture.Available, _fixture.Problem);
+        // What a kill -9 of the server leaves: a running container with its bundle and cgroups.
+        var options = _fixture.Options with { StateRoot = _root.Combine("crashed") };
+        var bundle = Path.Combine(options.StateRoot, "bundles", ContainerId);
+        Directory.CreateDirectory(bundle);
+        var rootfs = await BusyboxImage.EnsureAsync(options.ImagesDirectory);
+        var spec = OciSpecBuilder.Build(Shell("sleep 100"), ContainerId, rootfs, options, new Cgroups().SwapAccounted);
+        File.WriteAllBytes(Path.Combine(bundle, "config.json"), System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(spec, OciJsonContext.Default.OciSpec));
+        var state = Path.Combine(options.StateRoot, "state");
+        using (var detached = Process.Start("/bin/sh", ["-c", $"'{options.RuncPath}' --root '{state}' run --detach --bundle '{bundle}' {ContainerId} </dev/null >/dev/null 2>&1"]))
+        {
+            await detached.WaitForExitAsync();
+            Assert.Equal(0, detached.ExitCode);
+        }
+        var runc = new RuncCli(options.RuncPath, state);
+        Assert.Equal([ContainerId], await runc.ListAsync());
+
+        await RuncExecutor.CleanupLeftoversAsync(options);
+
+        Assert.Empty(await runc.ListAsync());
+        Assert.Empty(new Cgroups().Directories(ContainerId));
+        Assert.Empty(Directory.EnumerateDirectories(Path.Combine(options.StateRoot, "bundles")));
+    }
+}
