@@ -65,7 +65,16 @@ public static class SkiffServer
         {
             var app = Build(options, dataDirectory, settings);
             app.Lifetime.ApplicationStopped.Register(dataLock.Dispose);
-            await app.StartAsync(cancellationToken);
+            try
+            {
+                await app.StartAsync(cancellationToken);
+            }
+            catch
+            {
+                // Hosted services may have started (store, loops): stop them before the lock is released.
+                await app.DisposeAsync();
+                throw;
+            }
             var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Skiff");
             var executor = app.Services.GetRequiredService<ITaskExecutor>();
             Log.Listening(logger, string.Join(", ", BoundAddresses(app)), executor.Name,

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Hosting;
 using Skiff.Core.Tasks;
 using Skiff.Core.Validation;
 using Skiff.Server.Auth;
@@ -158,7 +159,8 @@ internal static class TaskEndpoints
         };
     }
 
-    private static async Task LogsAsync(string taskId, HttpContext context, TaskService service, ITaskStore store, LogNotifier notifier)
+    private static async Task LogsAsync(string taskId, HttpContext context, TaskService service, ITaskStore store, LogNotifier notifier,
+        IHostApplicationLifetime lifetime)
     {
         var caller = context.GetPrincipal();
         var ct = context.RequestAborted;
@@ -168,6 +170,10 @@ internal static class TaskEndpoints
             return;
         }
         var follow = string.Equals(context.Request.Query["follow"], "true", StringComparison.OrdinalIgnoreCase);
+        // Kestrel waits for open requests before the worker drains, so a follower would hold up shutdown (and the
+        // grace period) until its task ended. Aborting, rather than ending the stream, tells the client the log did
+        // not end with the task.
+        using var onStopping = follow ? lifetime.ApplicationStopping.Register(context.Abort) : default;
         var timestamps = string.Equals(context.Request.Query["timestamps"], "true", StringComparison.OrdinalIgnoreCase);
         context.Response.ContentType = "text/plain; charset=utf-8";
         context.Response.Headers.CacheControl = "no-cache";

@@ -19,9 +19,13 @@ internal sealed class DispatchQueue
 
     public void Enqueue(TaskRecord task)
     {
+        // A retrying task comes from the store with ReadyAt = NotBefore (when its backoff ends), but the ready
+        // queue delays a task only when notBefore is later than the ReadyAt it is given: passed as is, the backoff
+        // was skipped and the retry ran at once. The delayed entry takes NotBefore as its ReadyAt.
+        var readyAt = task.NotBefore is null ? task.ReadyAt : DateTimeOffset.MinValue;
         lock (_lock)
         {
-            _ready.Add(new QueuedTask(task.TaskId, task.Spec.Priority, task.UserId, task.ReadyAt), task.NotBefore);
+            _ready.Add(new QueuedTask(task.TaskId, task.Spec.Priority, task.UserId, readyAt), task.NotBefore);
         }
         Wake();
     }
