@@ -1,3 +1,5 @@
+using Skiff.Runtime.Workloads;
+
 namespace Skiff.Cli;
 
 /// <summary>
@@ -6,22 +8,7 @@ namespace Skiff.Cli;
 /// </summary>
 internal static class SelfInvocation
 {
-    public static IReadOnlyList<string> Current() =>
-        Resolve(Environment.ProcessPath, typeof(SelfInvocation).Assembly.Location);
+    public static IReadOnlyList<string> Current() => Resolve(Environment.ProcessPath, typeof(SelfInvocation).Assembly.Location);
 
-    /// <summary>
-    /// Under the shared host (<c>dotnet skiff.dll</c>, which is what the <c>./skiff</c> launcher runs) the
-    /// process is dotnet itself and the DLL must follow it; an apphost or single-file build is run directly.
-    /// </summary>
-    public static IReadOnlyList<string> Resolve(string? processPath, string? assemblyPath)
-    {
-        var hasAssembly = !string.IsNullOrEmpty(assemblyPath);
-        if (string.IsNullOrEmpty(processPath))
-        {
-            return hasAssembly ? ["dotnet", assemblyPath!] : ["skiff"];
-        }
-
-        var isDotnetHost = string.Equals(Path.GetFileNameWithoutExtension(processPath), "dotnet", StringComparison.OrdinalIgnoreCase);
-        return isDotnetHost && hasAssembly ? [processPath, assemblyPath!] : [processPath];
-    }
+    public static IReadOnlyList<string> Resolve(string? processPath, string? assemblyPath) => WorkloadCommand.SelfCommand(processPath, assemblyPath);
 }

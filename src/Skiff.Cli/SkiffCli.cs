@@ -108,7 +108,7 @@ internal sealed class SkiffCli
     /// </summary>
     private static string DescribeParseErrors(ParseResult parseResult)
     {
-        var messages = parseResult.Errors.Select(e => OneLine(e.Message).TrimEnd('.')).Distinct().ToList();
+        var messages = parseResult.Errors.Select(e => PlainTypeNames(OneLine(e.Message)).TrimEnd('.')).Distinct().ToList();
         var specific = messages.Where(m => !m.StartsWith("Required command was not provided", StringComparison.Ordinal)).ToList();
         return string.Join("; ", specific.Count > 0 ? specific : messages);
     }
@@ -122,6 +122,14 @@ internal sealed class SkiffCli
         }
         return exitCode;
     }
+
+    /// <summary>
+    /// System.CommandLine names the CLR type it could not convert to ("as expected type
+    /// 'System.Nullable`1[System.Int32]'" for --priority abc); a user needs to hear what to type instead.
+    /// </summary>
+    private static string PlainTypeNames(string message) => message
+        .Replace("as expected type 'System.Nullable`1[System.Int32]'", "as a whole number", StringComparison.Ordinal)
+        .Replace("as expected type 'System.Int32'", "as a whole number", StringComparison.Ordinal);
 
     private static string OneLine(string text) =>
         string.Join(' ', text.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));

@@ -101,6 +101,10 @@ public static class SkiffServer
             [$"{SkiffOptions.Section}:{nameof(SkiffOptions.Executor)}"] = options.Executor,
             ["Logging:LogLevel:Default"] = "Information",
             ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
+
+            // The host logs a failed start ("Hosting failed to start", e.g. the port is taken) with the whole
+            // stack trace; RunAsync reports those as one "error:" line, which is all a user should see.
+            ["Logging:LogLevel:Microsoft.Extensions.Hosting.Internal.Host"] = "Critical",
         };
         if (options.MaxWorkers is { } maxWorkers)
         {

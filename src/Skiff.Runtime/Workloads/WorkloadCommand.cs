@@ -24,20 +24,22 @@ public static class WorkloadCommand
     /// host and the entry assembly when it was started as <c>dotnet skiff.dll</c>.
     /// </summary>
     /// <remarks>Under a test host this names the test host, not skiff.</remarks>
-    public static IReadOnlyList<string> CurrentProcess()
+    public static IReadOnlyList<string> CurrentProcess() =>
+        SelfCommand(Environment.ProcessPath, Assembly.GetEntryAssembly()?.Location);
+
+    /// <summary>
+    /// How to start a program again: under the shared host (<c>dotnet skiff.dll</c>, what the <c>./skiff</c>
+    /// launcher runs) the process is dotnet itself and the DLL must follow it; an apphost runs directly.
+    /// </summary>
+    public static IReadOnlyList<string> SelfCommand(string? processPath, string? assemblyPath)
     {
-        var processPath = Environment.ProcessPath
-            ?? throw new InvalidOperationException("The path of the running executable is unknown.");
-        if (!string.Equals(Path.GetFileNameWithoutExtension(processPath), "dotnet", StringComparison.OrdinalIgnoreCase))
+        var hasAssembly = !string.IsNullOrEmpty(assemblyPath);
+        if (string.IsNullOrEmpty(processPath))
         {
-            return [processPath];
+            return hasAssembly ? ["dotnet", assemblyPath!] : ["skiff"];
         }
-        var entryAssembly = Assembly.GetEntryAssembly()?.Location;
-        if (string.IsNullOrEmpty(entryAssembly))
-        {
-            throw new InvalidOperationException("Running under the dotnet host, but the entry assembly's path is unknown.");
-        }
-        return [processPath, entryAssembly];
+        var isDotnetHost = string.Equals(Path.GetFileNameWithoutExtension(processPath), "dotnet", StringComparison.OrdinalIgnoreCase);
+        return isDotnetHost && hasAssembly ? [processPath, assemblyPath!] : [processPath];
     }
 
     /// <summary>

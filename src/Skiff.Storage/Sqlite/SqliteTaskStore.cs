@@ -136,7 +136,7 @@ public sealed partial class SqliteTaskStore : ITaskStore
             var at = now.ToUnixMs();
             var leased = ReadOne(s.Command(
                     "UPDATE tasks SET status = $st, attempts = attempts + 1, started_at = COALESCE(started_at, $at), " +
-                    "lease_owner = $o, lease_expires_at = $until, not_before = NULL " +
+                    "lease_owner = $o, lease_expires_at = $until, not_before = NULL, exit_code = NULL, error = NULL " +
                     $"WHERE id = $id AND status IN ({WaitingStates}) RETURNING {TaskColumns}")
                 .With("$st", (int)TaskState.Running).With("$at", at).With("$o", owner)
                 .With("$until", leaseUntil.ToUnixMs()).With("$id", taskId), out var seq);

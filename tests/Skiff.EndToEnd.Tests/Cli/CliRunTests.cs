@@ -174,6 +174,22 @@ public sealed class CliRunTests
         Assert.StartsWith("error: ", line, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("submit", "--priority", "abc", "--", "true")]
+    [InlineData("list", "--limit", "many")]
+    public async Task RunAsync_NonNumericCount_SaysAWholeNumberNotTheClrTypeName(params string[] args)
+    {
+        // Regression: the line read "as expected type 'System.Nullable`1[System.Int32]'".
+        var host = new CliTestHost();
+
+        var exitCode = await host.RunAsync(args);
+
+        Assert.Equal(ExitCodes.Usage, exitCode);
+        var line = Assert.Single(host.ErrorLines);
+        Assert.Contains($"for option '{args[1]}' as a whole number", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("System.", line, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task RunAsync_WorkloadWithUnknownParameter_ExitsTwoWithoutRunningIt()
     {
