@@ -159,7 +159,12 @@ internal sealed class ProcessTree
 
         try
         {
-            root.Kill(entireProcessTree: true);
+            // Walking the tree reads every process on the host (Process.GetProcesses); after the root exited
+            // normally the group signal above and the known children below are enough, and this stays cheap.
+            if (!root.HasExited)
+            {
+                root.Kill(entireProcessTree: true);
+            }
         }
         catch (InvalidOperationException)
         {
