@@ -5,17 +5,19 @@ namespace Skiff.Cli.Commands;
 
 internal static class OptionValidators
 {
+    public static void AtLeastOne(OptionResult result, string name) => AtLeast(result, name, 1);
+
     /// <summary>
-    /// Rejects a count below 1. Reads the token rather than the converted value: a validator runs even when
+    /// Rejects a count below <paramref name="minimum"/>. Reads the token rather than the converted value: a validator runs even when
     /// conversion failed, and reading that value would throw instead of reporting the conversion error.
     /// </summary>
-    public static void AtLeastOne(OptionResult result, string name)
+    public static void AtLeast(OptionResult result, string name, int minimum)
     {
         if (result.Tokens.Count == 1
             && int.TryParse(result.Tokens[0].Value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value)
-            && value < 1)
+            && value < minimum)
         {
-            result.AddError($"{name} must be at least 1");
+            result.AddError($"{name} must be at least {minimum}");
         }
     }
 }

@@ -14,7 +14,7 @@ internal sealed class ServerCommands
     public ServerCommands(CliEnvironment environment)
     {
         _environment = environment;
-        MaxWorkers.Validators.Add(result => OptionValidators.AtLeastOne(result, "--max-workers"));
+        MaxWorkers.Validators.Add(result => OptionValidators.AtLeast(result, "--max-workers", 0));
         Executor.AcceptOnlyFromAmong(AutoExecutor, ProcessExecutor, "runc");
 
         Command = new Command("server", "Run the Skiff server (API, scheduler and worker) in the foreground") { Data, Urls, MaxWorkers, Executor };
@@ -35,7 +35,7 @@ internal sealed class ServerCommands
         HelpName = "URL",
     };
 
-    public Option<int?> MaxWorkers { get; } = new("--max-workers") { Description = "Most tasks running at once (default: number of cores)", HelpName = "N" };
+    public Option<int?> MaxWorkers { get; } = new("--max-workers") { Description = "Most tasks running at once (default: number of cores; 0: an API-only server that runs no tasks)", HelpName = "N" };
 
     public Option<string?> Executor { get; } = new("--executor") { Description = "process or auto (plain processes, no isolation yet), or runc (containers; opt-in while isolation is completed)", HelpName = "auto|process|runc" };
 

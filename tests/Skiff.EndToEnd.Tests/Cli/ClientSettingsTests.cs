@@ -182,7 +182,7 @@ public sealed class ServerOptionsTests
     }
 
     [Theory]
-    [InlineData("--max-workers", "0")]
+    [InlineData("--max-workers", "-1")]
     [InlineData("--executor", "docker")]
     public void Parse_BadServerFlag_IsAParseError(string option, string value)
     {
