@@ -20,7 +20,9 @@ public sealed class RetryBackoffTests
         var taskId = await server.SubmitIdAsync(TaskJson.Shell("exit 1").With("maxAttempts", 3));
         var retrying = await server.WaitForStatusAsync(taskId, "retrying");
         Assert.True((DateTimeOffset)retrying["nextAttemptAt"]! > DateTimeOffset.UtcNow, retrying.ToJsonString());
-        Assert.Equal(1, (int)(await server.GetJsonAsync("/health"))["queues"]!["standard"]!);
+        // The worker puts the task back in the ready queue just after the store says "retrying".
+        await Skiff.Testing.Eventually.UntilAsync(async () => (int)(await server.GetJsonAsync("/health"))["queues"]!["standard"]!,
+            depth => depth == 1, TimeSpan.FromSeconds(10), "the retrying task in the standard queue");
 
         using var response = await server.PostAsync($"/tasks/{taskId}/cancel");
 
