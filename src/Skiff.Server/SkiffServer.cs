@@ -228,7 +228,7 @@ public static class SkiffServer
             };
             return new RuncExecutor(runc);
         }
-        var executor = new ProcessExecutor(time);
+        var executor = new ProcessExecutor(time) { RecordDirectory = Path.Combine(options.DataDirectory, "processes") };
         Log.NoIsolation(logger, executor.Name);
         return executor;
     }

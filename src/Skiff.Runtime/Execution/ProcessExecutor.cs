@@ -59,7 +59,40 @@ public sealed class ProcessExecutor : ITaskExecutor
         _setsidPath = setsidPath;
     }
 
+    /// <summary>
+    /// Where each running attempt leaves a record (pid and start time of its process group), so that after a
+    /// crash of the server the next start can kill what is still running (<see cref="KillLeftovers"/>).
+    /// Null: no records.
+    /// </summary>
+    public string? RecordDirectory { get; init; }
+
     public string Name => "process (no isolation)";
+
+    /// <summary>
+    /// Kills the process groups of attempts a previous server process started and never saw end (kill -9),
+    /// so a task recovered through lease expiry does not run twice at once. Returns how many were killed.
+    /// </summary>
+    public int KillLeftovers()
+    {
+        if (RecordDirectory is null || !Directory.Exists(RecordDirectory))
+        {
+            return 0;
+        }
+        var killed = 0;
+        foreach (var record in Directory.EnumerateFiles(RecordDirectory, "*.pid"))
+        {
+            var parts = File.ReadAllText(record).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            // The start time guards against killing an unrelated process that reused the pid.
+            if (parts.Length == 2 && int.TryParse(parts[0], out var pid) && ulong.TryParse(parts[1], out var startTime)
+                && ProcessTree.TryReadStat(pid, out var stat) && stat.StartTime == startTime && stat.State != 'Z')
+            {
+                ProcessTree.KillGroup(pid);
+                killed++;
+            }
+            File.Delete(record);
+        }
+        return killed;
+    }
 
     public bool Isolates => false;
 
@@ -102,6 +135,7 @@ public sealed class ProcessExecutor : ITaskExecutor
         }
 
         var tree = new ProcessTree(process.Id, ownsProcessGroup: UsesSessions);
+        var record = WriteRecord(request, process.Id);
         try
         {
             sink.Started(_timeProvider.GetUtcNow());
@@ -115,6 +149,26 @@ public sealed class ProcessExecutor : ITaskExecutor
             tree.KillAll(process);
             throw;
         }
+        finally
+        {
+            if (record is not null)
+            {
+                File.Delete(record);
+            }
+        }
+    }
+
+    private string? WriteRecord(ExecutionRequest request, int pid)
+    {
+        // Only a process group (setsid) can be killed whole later; without it there is nothing safe to record.
+        if (RecordDirectory is null || !UsesSessions || !ProcessTree.TryReadStat(pid, out var stat))
+        {
+            return null;
+        }
+        Directory.CreateDirectory(RecordDirectory);
+        var path = Path.Combine(RecordDirectory, $"{request.TaskId}-{request.Attempt}.pid");
+        File.WriteAllText(path, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{pid} {stat.StartTime}"));
+        return path;
     }
 
     private async Task<ExecutionResult> SuperviseAsync(

@@ -308,6 +308,9 @@ internal sealed class ProcessTree
         return children;
     }
 
+    /// <summary>SIGKILL to every member of the process group led by <paramref name="leaderPid"/>.</summary>
+    internal static void KillGroup(int leaderPid) => TryKill(-leaderPid);
+
     private static void TryKill(int pid)
     {
         try

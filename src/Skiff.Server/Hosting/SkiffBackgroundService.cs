@@ -29,10 +29,15 @@ internal sealed class SkiffBackgroundService(
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        // What a previous process (kill -9) left running goes before any new attempt starts: a task recovered
+        // through lease expiry must not run twice at once.
         if (executor is RuncExecutor runc)
         {
-            // Containers, cgroups and bundles of a previous process (kill -9) go before any new attempt starts.
             await runc.CleanupLeftoversAsync(cancellationToken);
+        }
+        else if (executor is ProcessExecutor process)
+        {
+            process.KillLeftovers();
         }
         await leases.RecoverPreviousRunAsync(cancellationToken);
         var waiting = await tasks.RebuildQueueAsync(cancellationToken);

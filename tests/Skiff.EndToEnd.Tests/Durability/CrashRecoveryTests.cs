@@ -88,6 +88,16 @@ public sealed class CrashRecoveryTests : IAsyncLifetime, IDisposable
         var second = await StartAsync(launch with { PreferredPort = first.Port });
         using var recovered = second.CreateApi();
 
+        // Regression: the first server's attempts outlived its kill -9 and ran beside their own retries. The
+        // restarted server kills them before it runs anything.
+        foreach (var id in IdsOf(Kind.LastAttemptVictim).Concat(IdsOf(Kind.RetriedVictim)))
+        {
+            var firstAttempt = Path.Combine(launch.DataDirectory, "tasks", id, "1");
+            await Eventually.UntilAsync(() => Task.FromResult(TaskProcesses.Under(firstAttempt)), pids => pids.Count == 0,
+                TimeSpan.FromSeconds(10), $"the first attempt of {id} to be killed by the restarted server",
+                pids => string.Join(",", pids));
+        }
+
         // The retried victims run again as attempt 2; they would sleep 30 s more, so they are cancelled once seen.
         foreach (var id in IdsOf(Kind.RetriedVictim))
         {

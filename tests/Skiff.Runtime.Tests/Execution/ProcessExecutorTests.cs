@@ -306,6 +306,39 @@ public sealed class ProcessExecutorTests : IDisposable
     }
 
     [Fact]
+    public async Task KillLeftovers_AttemptOfAPreviousServer_KillsItsProcessGroupAndRemovesTheRecord()
+    {
+        // Regression: after kill -9 of the server, task processes kept running while the restarted server ran
+        // the recovered task again. A second executor on the same record directory stands for the new server.
+        var records = _root.Combine("records");
+        var crashed = new ProcessExecutor { RecordDirectory = records };
+        var running = crashed.ExecuteAsync(Shell(Request("sh"), "sleep 100 & echo $!; wait"), _sink, CancellationToken.None);
+        Assert.True(await Poll.UntilAsync(() => _sink.Lines(LogStream.Stdout).Count == 1, Deadline), "the task never printed its child's pid");
+        var child = int.Parse(_sink.Lines(LogStream.Stdout)[0], CultureInfo.InvariantCulture);
+        Assert.Single(Directory.GetFiles(records, "*.pid"));
+
+        var killed = new ProcessExecutor { RecordDirectory = records }.KillLeftovers();
+
+        Assert.Equal(1, killed);
+        Assert.True(await Poll.UntilAsync(() => !ProcessTree.IsAlive(child), Deadline), $"child {child} survived");
+        var result = await running.WaitAsync(Deadline);
+        Assert.Equal(137, result.ExitCode);
+        Assert.Empty(Directory.GetFiles(records, "*.pid"));
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_WithRecordDirectory_RecordRemovedWhenTheAttemptEnds()
+    {
+        var records = _root.Combine("records");
+
+        var result = await new ProcessExecutor { RecordDirectory = records }.ExecuteAsync(Request("true"), _sink, CancellationToken.None);
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Empty(Directory.GetFiles(records, "*.pid"));
+        Assert.Equal(0, new ProcessExecutor { RecordDirectory = records }.KillLeftovers());
+    }
+
+    [Fact]
     public async Task ExecuteAsync_AlreadyCancelled_DoesNotStart()
     {
         var result = await Executor().ExecuteAsync(Request("echo", "never"), _sink, new CancellationToken(canceled: true));
