@@ -178,6 +178,17 @@ public sealed class RuncExecutorTests : IDisposable
     }
 
     [Fact]
+    public async Task ExecuteAsync_NetworkNone_OwnLoopbackWorks()
+    {
+        // "none" still means a loopback of the task's own (runc raises lo in the new network namespace).
+        var result = await RunShellAsync(
+            "nc -l -p 7777 > /tmp/got & sleep 0.3; echo ping | nc -w 2 127.0.0.1 7777; wait; cat /tmp/got");
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("ping", _sink.Lines(LogStream.Stdout));
+    }
+
+    [Fact]
     public async Task ExecuteAsync_NetworkHost_ReachesHostLoopback()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
