@@ -34,8 +34,6 @@ public sealed class ProcessExecutor : ITaskExecutor
     // After the attempt's processes are gone, output still in the pipes is read for this long at most:
     // a process that escaped the kill may hold the pipe open forever.
     private static readonly TimeSpan DrainWait = TimeSpan.FromSeconds(2);
-    // CancellationTokenSource timers take at most uint.MaxValue - 1 milliseconds (about 49 days).
-    private static readonly TimeSpan MaxTimerDelay = TimeSpan.FromMilliseconds(uint.MaxValue - 1.0);
 
     private readonly TimeProvider _timeProvider;
     private readonly string? _setsidPath;
@@ -109,18 +107,18 @@ public sealed class ProcessExecutor : ITaskExecutor
         }
         if (cancellationToken.IsCancellationRequested)
         {
-            return NotRun(ExecutionStatus.Cancelled, "cancelled before start");
+            return ExecutionSupport.NotRun(ExecutionStatus.Cancelled, "cancelled before start");
         }
 
         var environment = BuildEnvironment(request);
         if (Prepare(request, environment) is { } problem)
         {
-            return NotRun(ExecutionStatus.FailedToStart, problem);
+            return ExecutionSupport.NotRun(ExecutionStatus.FailedToStart, problem);
         }
         var executable = ResolveCommand(request.Command[0], environment["PATH"], request.WorkDirectory, out var notFound);
         if (executable is null)
         {
-            return NotRun(ExecutionStatus.FailedToStart, notFound);
+            return ExecutionSupport.NotRun(ExecutionStatus.FailedToStart, notFound);
         }
 
         using var process = new Process { StartInfo = CreateStartInfo(request, executable, environment) };
@@ -131,7 +129,7 @@ public sealed class ProcessExecutor : ITaskExecutor
         }
         catch (Exception e) when (e is Win32Exception or IOException or ArgumentException)
         {
-            return NotRun(ExecutionStatus.FailedToStart, $"cannot start {request.Command[0]}: {e.Message}");
+            return ExecutionSupport.NotRun(ExecutionStatus.FailedToStart, $"cannot start {request.Command[0]}: {e.Message}");
         }
 
         var tree = new ProcessTree(process.Id, ownsProcessGroup: UsesSessions);
@@ -181,16 +179,15 @@ public sealed class ProcessExecutor : ITaskExecutor
     {
         using var sinkFailed = new CancellationTokenSource();
         using var stopReading = new CancellationTokenSource();
-        var stdout = new OutputPump(process.StandardOutput.BaseStream, LogStream.Stdout, sink, MaxLineBytes, TailChars, Cancel(sinkFailed));
-        var stderr = new OutputPump(process.StandardError.BaseStream, LogStream.Stderr, sink, MaxLineBytes, TailChars, Cancel(sinkFailed));
+        var onSinkFault = ExecutionSupport.CancelAction(sinkFailed);
+        var stdout = new OutputPump(process.StandardOutput.BaseStream, LogStream.Stdout, sink, MaxLineBytes, TailChars, onSinkFault);
+        var stderr = new OutputPump(process.StandardError.BaseStream, LogStream.Stderr, sink, MaxLineBytes, TailChars, onSinkFault);
         var pumping = Task.WhenAll(stdout.RunAsync(stopReading.Token), stderr.RunAsync(stopReading.Token));
 
         using var stopSampling = new CancellationTokenSource();
         var sampling = tree.SampleAsync(SampleInterval, _timeProvider, stopSampling.Token);
 
-        using var timeout = request.Timeout == Timeout.InfiniteTimeSpan || request.Timeout > MaxTimerDelay
-            ? new CancellationTokenSource()
-            : new CancellationTokenSource(request.Timeout, _timeProvider);
+        using var timeout = ExecutionSupport.CreateTimeout(request.Timeout, _timeProvider);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token, sinkFailed.Token);
 
         var status = ExecutionStatus.Exited;
@@ -204,11 +201,11 @@ public sealed class ProcessExecutor : ITaskExecutor
             // Checked in this order so a caller's cancel wins over a timeout that fired at the same moment.
             // Otherwise the sink failed, and its exception is rethrown below once everything is cleaned up.
             (status, error) = cancellationToken.IsCancellationRequested ? (ExecutionStatus.Cancelled, "cancelled")
-                : timeout.IsCancellationRequested ? (ExecutionStatus.TimedOut, $"timed out after {Describe(request.Timeout)}")
+                : timeout.IsCancellationRequested ? (ExecutionStatus.TimedOut, $"timed out after {ExecutionSupport.Describe(request.Timeout)}")
                 : (ExecutionStatus.Cancelled, "output sink failed");
             tree.Sample();
             tree.KillAll(process);
-            await WaitBoundedAsync(process.WaitForExitAsync(CancellationToken.None), KillWait).ConfigureAwait(false);
+            await ExecutionSupport.WaitBoundedAsync(process.WaitForExitAsync(CancellationToken.None), KillWait, _timeProvider).ConfigureAwait(false);
         }
         var wall = _timeProvider.GetElapsedTime(startedAt);
 
@@ -217,10 +214,10 @@ public sealed class ProcessExecutor : ITaskExecutor
         await stopSampling.CancelAsync().ConfigureAwait(false);
         await sampling.ConfigureAwait(false);
 
-        if (!await WaitBoundedAsync(pumping, DrainWait).ConfigureAwait(false))
+        if (!await ExecutionSupport.WaitBoundedAsync(pumping, DrainWait, _timeProvider).ConfigureAwait(false))
         {
             await stopReading.CancelAsync().ConfigureAwait(false);
-            await WaitBoundedAsync(pumping, DrainWait).ConfigureAwait(false);
+            await ExecutionSupport.WaitBoundedAsync(pumping, DrainWait, _timeProvider).ConfigureAwait(false);
         }
 
         if ((stdout.SinkFault ?? stderr.SinkFault) is { } fault
@@ -240,31 +237,6 @@ public sealed class ProcessExecutor : ITaskExecutor
 
         var usage = new TaskUsage((long)wall.TotalMilliseconds, tree.CpuMs, tree.PeakMemoryBytes);
         return new ExecutionResult(status, exitCode, error, usage, stdout.Tail, stderr.Tail);
-    }
-
-    private static Action Cancel(CancellationTokenSource source) => () =>
-    {
-        try
-        {
-            source.Cancel();
-        }
-        catch (ObjectDisposedException)
-        {
-            // An abandoned pump failing after the attempt was reported.
-        }
-    };
-
-    private async Task<bool> WaitBoundedAsync(Task task, TimeSpan bound)
-    {
-        try
-        {
-            await task.WaitAsync(bound, _timeProvider).ConfigureAwait(false);
-            return true;
-        }
-        catch (TimeoutException)
-        {
-            return false;
-        }
     }
 
     private ProcessStartInfo CreateStartInfo(ExecutionRequest request, string executable, Dictionary<string, string> environment)
@@ -425,12 +397,4 @@ public sealed class ProcessExecutor : ITaskExecutor
             return false;
         }
     }
-
-    private static string Describe(TimeSpan timeout) =>
-        timeout.TotalMilliseconds % 1000 == 0
-            ? ((long)timeout.TotalSeconds).ToString(CultureInfo.InvariantCulture) + "s"
-            : ((long)timeout.TotalMilliseconds).ToString(CultureInfo.InvariantCulture) + "ms";
-
-    private static ExecutionResult NotRun(ExecutionStatus status, string error) =>
-        new(status, null, error, new TaskUsage(0, 0, 0), "", "");
 }
