@@ -13,7 +13,7 @@ public static class TaskSpecValidator
         var hasCommand = spec.Command is not null;
         if (hasType == hasCommand)
         {
-            errors.Add(hasType ? "type" : "type", "give exactly one of 'type' (a built-in workload) or 'command' (an array of strings)");
+            errors.Add("type", "give exactly one of 'type' (a built-in workload) or 'command' (an array of strings)");
         }
         if (hasType && !WorkloadTypes.IsKnown(spec.Type!))
         {

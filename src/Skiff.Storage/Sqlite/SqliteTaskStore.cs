@@ -349,8 +349,7 @@ public sealed partial class SqliteTaskStore : ITaskStore
     public Task<TaskPage> ListTasksAsync(TaskQuery query, CancellationToken cancellationToken) =>
         Task.FromResult(Read(s =>
         {
-            var where = new List<string>();
-            var command = s.Command(BuildListSql(query, where));
+            var command = s.Command(BuildListSql(query));
             if (query.Status is { } status)
             {
                 command.With("$status", (int)status);
@@ -371,8 +370,9 @@ public sealed partial class SqliteTaskStore : ITaskStore
             return ReadPage(command, query.Limit);
         }));
 
-    private static string BuildListSql(TaskQuery query, List<string> where)
+    private static string BuildListSql(TaskQuery query)
     {
+        var where = new List<string>();
         if (query.Status is not null)
         {
             where.Add("status = $status");
