@@ -19,6 +19,9 @@ internal static class Problems
         TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Conflict with the task's state", detail: detail,
             type: "https://skiff.dev/problems/conflict");
 
+    public static IResult Forbidden(string detail) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Forbidden", detail: detail, type: "https://skiff.dev/problems/forbidden");
+
     public static IResult Status(int status, string title, string detail) =>
         TypedResults.Problem(statusCode: status, title: title, detail: detail);
 

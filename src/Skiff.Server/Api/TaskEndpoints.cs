@@ -27,17 +27,18 @@ internal static class TaskEndpoints
             .Produces<TaskDocument>(StatusCodes.Status201Created)
             .Produces<TaskDocument>(StatusCodes.Status200OK)
             .ProducesValidationProblem()
-            .WithSummary("Submit a task: a built-in workload type or a command.");
+            .WithSummary("Submit a task: a built-in workload type or a command.")
+            .RequireWriter();
         tasks.MapGet("/", ListAsync).Produces<TaskListDocument>().WithSummary("List tasks, newest first.");
         tasks.MapGet("/{taskId}", GetAsync).Produces<TaskDocument>().ProducesProblem(StatusCodes.Status404NotFound);
-        tasks.MapPost("/{taskId}/cancel", CancelAsync).Produces<TaskDocument>().ProducesProblem(StatusCodes.Status409Conflict);
+        tasks.MapPost("/{taskId}/cancel", CancelAsync).Produces<TaskDocument>().ProducesProblem(StatusCodes.Status409Conflict).RequireWriter();
         tasks.MapGet("/{taskId}/logs", LogsAsync).Produces<string>(contentType: "text/plain");
         tasks.MapGet("/{taskId}/result", ResultAsync).Produces<ResultDocument>().ProducesProblem(StatusCodes.Status404NotFound);
         tasks.MapGet("/{taskId}/artifacts/{**path}", ArtifactAsync).Produces(StatusCodes.Status200OK, contentType: "application/octet-stream");
 
         var deadLetter = app.MapGroup("/dead-letter").WithTags("Dead-letter queue");
         deadLetter.MapGet("/", DeadLetterAsync).Produces<TaskListDocument>().WithSummary("Dead-lettered tasks, oldest first.");
-        deadLetter.MapPost("/{taskId}/redrive", RedriveAsync).Produces<TaskDocument>().ProducesProblem(StatusCodes.Status409Conflict);
+        deadLetter.MapPost("/{taskId}/redrive", RedriveAsync).Produces<TaskDocument>().ProducesProblem(StatusCodes.Status409Conflict).RequireWriter();
         return app;
     }
 
