@@ -11,6 +11,7 @@ return scenario switch
     "api" => await Report.Run(ApiBench.RunAsync(options)),
     "dispatch" => await Report.Run(DispatchBench.RunAsync(options)),
     "flat" => await Report.Run(FlatCostBench.RunAsync(options)),
+    "ready" => await Report.Run(ReadyQueueBench.RunAsync(options)),
     "all" => await Report.Run(RunAll(options)),
     _ => Usage(),
 };
@@ -27,6 +28,6 @@ static async Task<IReadOnlyList<Figure>> RunAll(BenchOptions options)
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Skiff.Bench queue|api|dispatch|flat|all [--tasks N] [--seconds S] [--connections C] [--large N]");
+    Console.Error.WriteLine("usage: Skiff.Bench queue|api|dispatch|flat|ready|all [--tasks N] [--seconds S] [--connections C] [--large N]");
     return 2;
 }

@@ -12,6 +12,11 @@ internal sealed class CliEnvironment
 
     public required TextWriter Error { get; init; }
 
+    /// <summary>Standard input (e.g. a secret's value piped in).</summary>
+    public TextReader In { get; init; } = TextReader.Null;
+
+    public bool IsInputTerminal { get; init; }
+
     /// <summary>Whether stdout is a terminal (tables are sized to it; otherwise they never wrap).</summary>
     public bool IsOutputTerminal { get; init; }
 
@@ -34,6 +39,8 @@ internal sealed class CliEnvironment
     {
         Out = Console.Out,
         Error = Console.Error,
+        In = Console.In,
+        IsInputTerminal = !Console.IsInputRedirected,
         IsOutputTerminal = !Console.IsOutputRedirected,
         IsErrorTerminal = !Console.IsErrorRedirected,
     };

@@ -27,6 +27,9 @@ internal sealed class SkiffCli
         Tasks = new TaskCommands(environment, client);
         DeadLetter = new DeadLetterCommands(environment, client, Tasks);
         Demo = new DemoCommands(environment);
+        Secrets = new SecretCommands(environment, client);
+        Audit = new AuditCommands(environment, client);
+        Users = new UserCommands(environment, client);
 
         Root = new RootCommand("Skiff: a self-hosted compute platform. Start with: ./skiff demo")
         {
@@ -39,6 +42,10 @@ internal sealed class SkiffCli
             Root.Add(command);
         }
         Root.Add(DeadLetter.Command);
+        Root.Add(Secrets.Command);
+        Root.Add(Audit.Command);
+        Root.Add(Users.User);
+        Root.Add(Users.Key);
         Root.Add(Workload.Command);
     }
 
@@ -55,6 +62,12 @@ internal sealed class SkiffCli
     public DeadLetterCommands DeadLetter { get; }
 
     public DemoCommands Demo { get; }
+
+    public SecretCommands Secrets { get; }
+
+    public AuditCommands Audit { get; }
+
+    public UserCommands Users { get; }
 
     public ParseResult Parse(IReadOnlyList<string> args) => Root.Parse(args, ParserConfiguration);
 

@@ -18,4 +18,13 @@ public sealed record ServerOptions
 
     /// <summary>argv prefix that runs the skiff CLI (for built-in workloads: PREFIX workload TYPE ...). Null: this process.</summary>
     public IReadOnlyList<string>? SkiffCommand { get; init; }
+
+    /// <summary>PEM certificate (leaf first, then any intermediates) served on https:// URLs; needs <see cref="TlsKeyFile"/>.</summary>
+    public string? TlsCertificateFile { get; init; }
+
+    /// <summary>PEM private key of <see cref="TlsCertificateFile"/>.</summary>
+    public string? TlsKeyFile { get; init; }
+
+    /// <summary>Browser origins allowed to call the API (CORS); passed on as the "Skiff:CorsOrigins" setting.</summary>
+    public IReadOnlyList<string>? CorsOrigins { get; init; }
 }

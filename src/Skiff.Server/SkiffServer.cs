@@ -12,10 +12,14 @@ using Microsoft.Extensions.Options;
 using Skiff.Runtime.Containers;
 using Skiff.Runtime.Execution;
 using Skiff.Server.Api;
+using Skiff.Server.Audit;
 using Skiff.Server.Auth;
 using Skiff.Server.Hosting;
 using Skiff.Server.Scheduling;
+using Skiff.Server.Secrets;
 using Skiff.Server.Telemetry;
+using Skiff.Server.Transport;
+using Skiff.Server.Users;
 using Skiff.Storage.Contract;
 using Skiff.Storage.Sqlite;
 
@@ -94,6 +98,7 @@ public static class SkiffServer
 
     private static WebApplication Build(ServerOptions options, string dataDirectory, IDictionary<string, string?>? settings)
     {
+        var certificate = ServerTls.Load(options);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         var configuration = new Dictionary<string, string?>
         {
@@ -114,6 +119,10 @@ public static class SkiffServer
         {
             configuration[$"{SkiffOptions.Section}:{nameof(SkiffOptions.SkiffCommand)}:{i}"] = options.SkiffCommand![i];
         }
+        for (var i = 0; i < (options.CorsOrigins?.Count ?? 0); i++)
+        {
+            configuration[$"{SkiffOptions.Section}:{nameof(SkiffOptions.CorsOrigins)}:{i}"] = options.CorsOrigins![i];
+        }
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
             configuration[key] = value;
@@ -133,6 +142,14 @@ public static class SkiffServer
             kestrel.Limits.MaxRequestBodySize = MaxRequestBodyBytes;
             kestrel.Limits.MaxRequestHeadersTotalSize = 32 * 1024;
             kestrel.Limits.MaxRequestHeaderCount = 100;
+            if (certificate is not null)
+            {
+                kestrel.ConfigureHttpsDefaults(https =>
+                {
+                    https.ServerCertificate = certificate.Certificate;
+                    https.ServerCertificateChain = certificate.Intermediates;
+                });
+            }
         });
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromMinutes(2));
         builder.Services.AddSkiffServer(builder.Configuration);
@@ -149,27 +166,27 @@ public static class SkiffServer
             };
         });
         builder.Services.AddOpenApi();
+        builder.Services.AddSkiffCors();
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJson.Default));
 
         var app = builder.Build();
         // The exporter only sees measurements made after it starts listening; created lazily by the first
         // scrape, it would miss every task and request before that scrape.
         app.Services.GetRequiredService<PrometheusExporter>();
+        app.UseSecurityHeaders();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
-        app.Use(static (context, next) =>
-        {
-            var headers = context.Response.Headers;
-            headers.XContentTypeOptions = "nosniff";
-            headers.XFrameOptions = "DENY";
-            headers["Referrer-Policy"] = "no-referrer";
-            headers.ContentSecurityPolicy = "default-src 'none'; frame-ancestors 'none'";
-            return next(context);
-        });
+        // Before authentication: a browser's preflight carries no key, and is answered here.
+        app.UseCors();
+        // Before authentication, so refused calls (401) are audited too.
+        app.UseMiddleware<AuditMiddleware>();
         app.UseMiddleware<ApiKeyMiddleware>();
         app.MapOpenApi();
         app.MapOperationsEndpoints();
         app.MapTaskEndpoints();
+        app.MapSecretEndpoints();
+        app.MapAuditEndpoints();
+        app.MapUserEndpoints();
         return app;
     }
 
@@ -187,7 +204,9 @@ public static class SkiffServer
         });
         services.TryAddSingleton<ITaskExecutor>(sp => CreateExecutor(sp.GetRequiredService<IOptions<SkiffOptions>>().Value,
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger("Skiff")));
-        services.TryAddSingleton(sp => new DispatchQueue(sp.GetRequiredService<IOptions<SkiffOptions>>().Value.StarvationAge));
+        services.TryAddSingleton<IUserLimits, DefaultUserLimits>();
+        services.TryAddSingleton(sp => new DispatchQueue(sp.GetRequiredService<IOptions<SkiffOptions>>().Value.StarvationAge,
+            sp.GetRequiredService<IUserLimits>()));
         services.TryAddSingleton<LogNotifier>();
         services.TryAddSingleton<SkiffMetrics>();
         services.TryAddSingleton<AttemptRunner>();
@@ -197,12 +216,15 @@ public static class SkiffServer
         services.TryAddSingleton<TaskService>();
         services.TryAddSingleton<ApiKeyAuthenticator>();
         services.TryAddSingleton<AdminBootstrap>();
+        services.TryAddSingleton<AuditQueue>();
+        services.TryAddSingleton<UserService>();
         services.TryAddSingleton(sp =>
         {
             var metrics = sp.GetRequiredService<SkiffMetrics>();
             RegisterGauges(metrics, sp);
             return new PrometheusExporter([SkiffMetrics.MeterName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel"]);
         });
+        services.AddSkiffSecrets();
         services.AddHostedService<AdminBootstrapService>();
         services.AddHostedService<SkiffBackgroundService>();
         return services;

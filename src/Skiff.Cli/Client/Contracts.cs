@@ -16,6 +16,8 @@ internal sealed record SubmitTaskRequest
     public int? MemoryMb { get; init; }
     public int? MaxAttempts { get; init; }
     public IReadOnlyDictionary<string, string>? Env { get; init; }
+    /// <summary>Environment variable name → secret name.</summary>
+    public IReadOnlyDictionary<string, string>? Secrets { get; init; }
     public IReadOnlyDictionary<string, string>? Metadata { get; init; }
 }
 

@@ -12,7 +12,7 @@ namespace Skiff.Cli.Client;
 /// The Skiff HTTP API as the CLI uses it. Every failure surfaces as a <see cref="CliException"/> whose message
 /// is the one line the user sees: the problem details' detail (or title), or why the server was unreachable.
 /// </summary>
-internal sealed class SkiffClient : IDisposable
+internal sealed partial class SkiffClient : IDisposable
 {
     /// <summary>Ordinary calls are small; a server that takes longer than this is not going to answer.</summary>
     private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(30);
@@ -198,7 +198,13 @@ internal sealed class SkiffClient : IDisposable
                 streaming ? HttpCompletionOption.ResponseHeadersRead : HttpCompletionOption.ResponseContentRead,
                 timeoutSource.Token);
         }
-        catch (HttpRequestException e) when (e.HttpRequestError is HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError)
+        catch (HttpRequestException e) when (e.HttpRequestError is HttpRequestError.SecureConnectionError)
+        {
+            // Usually a certificate the system store does not trust (self-signed, private CA): say how to trust it.
+            throw new CliException(
+                $"TLS with {DisplayUrl} failed: {OneLine(e.InnerException?.Message ?? e.Message)} (to trust a private certificate, set SSL_CERT_FILE=its PEM file)", e);
+        }
+        catch (HttpRequestException e) when (e.HttpRequestError is HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError)
         {
             throw new CliException($"cannot reach Skiff at {DisplayUrl} (start it with: ./skiff server)", e);
         }

@@ -14,6 +14,18 @@ namespace Skiff.Cli.Client;
 [JsonSerializable(typeof(HealthDocument))]
 [JsonSerializable(typeof(ProblemDocument))]
 [JsonSerializable(typeof(IReadOnlyList<TaskDocument>))]
+[JsonSerializable(typeof(CreateUserRequest))]
+[JsonSerializable(typeof(UserDocument))]
+[JsonSerializable(typeof(UserList))]
+[JsonSerializable(typeof(CreateKeyRequest))]
+[JsonSerializable(typeof(KeyList))]
+[JsonSerializable(typeof(CreatedKeyDocument))]
+[JsonSerializable(typeof(SetSecretRequest))]
+[JsonSerializable(typeof(SecretList))]
+[JsonSerializable(typeof(KeyRotationDocument))]
+[JsonSerializable(typeof(AuditPage))]
+[JsonSerializable(typeof(AuditVerificationDocument))]
+[JsonSerializable(typeof(IReadOnlyList<AuditRecordDocument>))]
 internal sealed partial class SkiffJsonContext : JsonSerializerContext
 {
     public static string ToIndentedJson<T>(T value)

@@ -17,7 +17,7 @@ internal sealed class ServerCommands
         MaxWorkers.Validators.Add(result => OptionValidators.AtLeast(result, "--max-workers", 0));
         Executor.AcceptOnlyFromAmong(AutoExecutor, ProcessExecutor, "runc");
 
-        Command = new Command("server", "Run the Skiff server (API, scheduler and worker) in the foreground") { Data, Urls, MaxWorkers, Executor };
+        Command = new Command("server", "Run the Skiff server (API, scheduler and worker) in the foreground") { Data, Urls, MaxWorkers, Executor, TlsCert, TlsKey, CorsOrigin };
         Command.SetAction((parseResult, cancellationToken) => SkiffServer.RunAsync(BuildOptions(parseResult), cancellationToken));
     }
 
@@ -39,12 +39,31 @@ internal sealed class ServerCommands
 
     public Option<string?> Executor { get; } = new("--executor") { Description = "process or auto (plain processes, no isolation yet), or runc (containers; opt-in while isolation is completed)", HelpName = "auto|process|runc" };
 
+    public Option<string?> TlsCert { get; } = new("--tls-cert")
+    {
+        Description = "Serve HTTPS with this PEM certificate (leaf first, then intermediates); needs --tls-key and https:// --urls",
+        HelpName = "FILE",
+    };
+
+    public Option<string?> TlsKey { get; } = new("--tls-key") { Description = "The PEM private key of --tls-cert", HelpName = "FILE" };
+
+    public Option<string[]> CorsOrigin { get; } = new("--cors-origin")
+    {
+        Description = "A browser origin allowed to call the API, e.g. https://dashboard.example.com (repeatable; default: none)",
+        HelpName = "ORIGIN",
+    };
+
     public ServerOptions BuildOptions(ParseResult parseResult) => BuildOptions(
         parseResult.GetValue(Data),
         parseResult.GetValue(Urls),
         parseResult.GetValue(MaxWorkers),
         parseResult.GetValue(Executor),
-        _environment);
+        _environment) with
+    {
+        TlsCertificateFile = NonEmpty(parseResult.GetValue(TlsCert)) is { } certificate ? _environment.FullPath(certificate) : null,
+        TlsKeyFile = NonEmpty(parseResult.GetValue(TlsKey)) is { } key ? _environment.FullPath(key) : null,
+        CorsOrigins = parseResult.GetValue(CorsOrigin) ?? [],
+    };
 
     /// <summary>Flags first, then SKIFF_DATA / SKIFF_URLS, then the defaults. The data directory is made absolute.</summary>
     public static ServerOptions BuildOptions(string? data, string? urls, int? maxWorkers, string? executor, CliEnvironment environment) => new()

@@ -19,7 +19,7 @@ internal sealed class SubmitCommands
 
         Command = new Command("submit", "Submit a task: a built-in workload (--type) or a command (after --)")
         {
-            Type, Parameters, Priority, Timeout, Cpu, Memory, MaxAttempts, Image, Env, Metadata, IdempotencyKey, Wait,
+            Type, Parameters, Priority, Timeout, Cpu, Memory, MaxAttempts, Image, Env, Secrets, Metadata, IdempotencyKey, Wait,
         };
         client.AddTo(Command);
         Command.Add(CommandLine);
@@ -45,6 +45,8 @@ internal sealed class SubmitCommands
     public Option<string?> Image { get; } = new("--image") { Description = "Container image (when isolated)", HelpName = "NAME" };
 
     public Option<string[]> Env { get; } = new("--env") { Description = "Environment variable for the task (repeatable)", HelpName = "K=V" };
+
+    public Option<string[]> Secrets { get; } = new("--secret") { Description = "Environment variable set from a secret, by name (repeatable)", HelpName = "VAR=SECRET" };
 
     public Option<string[]> Metadata { get; } = new("--metadata") { Description = "Metadata stored with the task (repeatable)", HelpName = "K=V" };
 
@@ -88,6 +90,7 @@ internal sealed class SubmitCommands
             MemoryMb = parseResult.GetValue(Memory),
             MaxAttempts = parseResult.GetValue(MaxAttempts),
             Env = ParsePairs(parseResult.GetValue(Env), "--env"),
+            Secrets = ParsePairs(parseResult.GetValue(Secrets), "--secret"),
             Metadata = ParsePairs(parseResult.GetValue(Metadata), "--metadata"),
         };
     }

@@ -16,6 +16,10 @@ public sealed record TaskSpec
     public int MaxAttempts { get; init; } = TaskDefaults.MaxAttempts;
     public string Network { get; init; } = TaskDefaults.Network;
     public IReadOnlyDictionary<string, string> Env { get; init; } = Empty;
+
+    /// <summary>Environment variable name → secret name. Only names: values are resolved when an attempt starts.</summary>
+    public IReadOnlyDictionary<string, string> Secrets { get; init; } = Empty;
+
     public IReadOnlyDictionary<string, string> Metadata { get; init; } = Empty;
 
     [JsonIgnore]

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Skiff.Core.Secrets;
 using Skiff.Core.Tasks;
 
 namespace Skiff.Core.Validation;
@@ -64,6 +65,7 @@ public static class TaskSpecValidator
                 break;
             }
         }
+        SecretReferences.Validate(spec, errors);
         var metadataBytes = spec.Metadata.Sum(m => Encoding.UTF8.GetByteCount(m.Key) + Encoding.UTF8.GetByteCount(m.Value ?? ""));
         if (metadataBytes > TaskDefaults.MaxMetadataBytes)
         {

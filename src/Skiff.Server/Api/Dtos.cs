@@ -20,6 +20,8 @@ public sealed record TaskRequest
     public int? MaxAttempts { get; init; }
     public string? Network { get; init; }
     public Dictionary<string, string>? Env { get; init; }
+    /// <summary>Environment variable name → secret name (the caller's own, else a shared one).</summary>
+    public Dictionary<string, string>? Secrets { get; init; }
     public Dictionary<string, string>? Metadata { get; init; }
 }
 
@@ -52,6 +54,8 @@ public sealed record TaskDocument
     public string? Error { get; init; }
     public bool CancelRequested { get; init; }
     public IReadOnlyDictionary<string, string>? Env { get; init; }
+    /// <summary>Which secret each variable gets: names only, never values.</summary>
+    public IReadOnlyDictionary<string, string>? Secrets { get; init; }
     public required IReadOnlyDictionary<string, string> Metadata { get; init; }
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyList<TaskEventDocument>? Events { get; init; }
@@ -84,6 +88,7 @@ public sealed record TaskDocument
         Error = task.Error,
         CancelRequested = task.CancelRequested && !task.Status.IsTerminal(),
         Env = task.Spec.Env,
+        Secrets = task.Spec.Secrets,
         Metadata = task.Spec.Metadata,
         Events = withEvents ? task.Events.Select(e => new TaskEventDocument(e.At, e.Status.ToWire(), e.Attempt, e.Reason)).ToList() : null,
     };
@@ -111,6 +116,19 @@ public sealed record HealthDocument(string Status, QueueCountsDocument Queues, i
 [JsonSerializable(typeof(TaskListDocument))]
 [JsonSerializable(typeof(ResultDocument))]
 [JsonSerializable(typeof(HealthDocument))]
+[JsonSerializable(typeof(Skiff.Server.Users.UserRequest))]
+[JsonSerializable(typeof(Skiff.Server.Users.QuotaRequest))]
+[JsonSerializable(typeof(Skiff.Server.Users.KeyRequest))]
+[JsonSerializable(typeof(Skiff.Server.Users.UserDocument))]
+[JsonSerializable(typeof(Skiff.Server.Users.UserListDocument))]
+[JsonSerializable(typeof(Skiff.Server.Users.KeyListDocument))]
+[JsonSerializable(typeof(Skiff.Server.Users.CreatedKeyDocument))]
+[JsonSerializable(typeof(Skiff.Server.Audit.AuditListDocument))]
+[JsonSerializable(typeof(Skiff.Server.Audit.AuditVerificationDocument))]
+[JsonSerializable(typeof(Skiff.Server.Secrets.SecretRequest))]
+[JsonSerializable(typeof(Skiff.Server.Secrets.SecretDocument))]
+[JsonSerializable(typeof(Skiff.Server.Secrets.SecretListDocument))]
+[JsonSerializable(typeof(Skiff.Server.Secrets.KeyRotation))]
 [JsonSerializable(typeof(Microsoft.AspNetCore.Mvc.ProblemDetails))]
 [JsonSerializable(typeof(Microsoft.AspNetCore.Http.HttpValidationProblemDetails))]
 internal sealed partial class ApiJson : JsonSerializerContext;

@@ -60,9 +60,10 @@ internal static class JsonBody
             {
                 null or "$" => "must be a JSON object",
                 var p when p.Contains("command", StringComparison.Ordinal) => "must be an array of strings",
-                var p when p.Contains("env", StringComparison.Ordinal) || p.Contains("metadata", StringComparison.Ordinal) => "must be an object of string values",
+                var p when p.Contains("env", StringComparison.Ordinal) || p.Contains("metadata", StringComparison.Ordinal) || p.Contains("secrets", StringComparison.Ordinal) => "must be an object of string values",
                 var p when p.Contains("parameters", StringComparison.Ordinal) => "must be an object",
-                var p when p.EndsWith("type", StringComparison.Ordinal) || p.EndsWith("image", StringComparison.Ordinal) || p.EndsWith("network", StringComparison.Ordinal) => "must be a string",
+                _ when message.Contains("converted to System.String", StringComparison.Ordinal) => "must be a string",
+                _ when message.Contains("System.Boolean", StringComparison.Ordinal) => "must be true or false",
                 _ => "must be an integer in range",
             };
         }

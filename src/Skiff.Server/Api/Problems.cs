@@ -22,6 +22,11 @@ internal static class Problems
     public static IResult Forbidden(string detail) =>
         TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Forbidden", detail: detail, type: "https://skiff.dev/problems/forbidden");
 
+    /// <summary>429: over a quota or rate; <paramref name="quota"/> names it (the caller sets Retry-After).</summary>
+    public static IResult TooManyRequests(string quota, string detail) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too many requests", detail: detail,
+            type: "https://skiff.dev/problems/quota", extensions: new Dictionary<string, object?> { ["quota"] = quota });
+
     public static IResult Status(int status, string title, string detail) =>
         TypedResults.Problem(statusCode: status, title: title, detail: detail);
 

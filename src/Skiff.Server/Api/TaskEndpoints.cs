@@ -9,6 +9,7 @@ using Skiff.Core.Tasks;
 using Skiff.Core.Validation;
 using Skiff.Server.Auth;
 using Skiff.Server.Scheduling;
+using Skiff.Server.Secrets;
 using Skiff.Storage.Contract;
 
 namespace Skiff.Server.Api;
@@ -42,7 +43,7 @@ internal static class TaskEndpoints
         return app;
     }
 
-    private static async Task<IResult> SubmitAsync(HttpContext context, TaskService service)
+    private static async Task<IResult> SubmitAsync(HttpContext context, TaskService service, SecretService secrets)
     {
         var (body, problem) = await JsonBody.ReadAsync(context.Request, ApiJson.Default.TaskRequest);
         if (problem is not null)
@@ -58,6 +59,10 @@ internal static class TaskEndpoints
         if (!errors.IsValid)
         {
             return Problems.Validation(errors);
+        }
+        if (await SecretEndpoints.ForbidUnreadableAsync(spec, context.GetPrincipal(), secrets, context.RequestAborted) is { } forbidden)
+        {
+            return forbidden;
         }
         var outcome = await service.SubmitAsync(spec, context.GetPrincipal(), idempotencyKey.Length == 0 ? null : idempotencyKey, context.RequestAborted);
         var document = TaskDocument.From(outcome.Task, withEvents: false);
@@ -101,6 +106,7 @@ internal static class TaskEndpoints
             MaxAttempts = body.MaxAttempts ?? TaskDefaults.MaxAttempts,
             Network = body.Network ?? TaskDefaults.Network,
             Env = body.Env ?? [],
+            Secrets = body.Secrets ?? [],
             Metadata = body.Metadata ?? [],
         };
         var specErrors = TaskSpecValidator.Validate(spec);
@@ -177,7 +183,7 @@ internal static class TaskEndpoints
         using var onStopping = follow ? lifetime.ApplicationStopping.Register(context.Abort) : default;
         var timestamps = string.Equals(context.Request.Query["timestamps"], "true", StringComparison.OrdinalIgnoreCase);
         context.Response.ContentType = "text/plain; charset=utf-8";
-        context.Response.Headers.CacheControl = "no-cache";
+        context.Response.Headers.CacheControl = "no-store";
         long after = 0;
         var text = new StringBuilder();
         try

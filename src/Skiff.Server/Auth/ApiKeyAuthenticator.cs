@@ -25,7 +25,16 @@ internal sealed class ApiKeyAuthenticator(ITaskStore store, TimeProvider time)
         {
             return cached.Principal;
         }
-        var found = await store.Keys.FindActiveKeyAsync(hash, now, cancellationToken);
+        // Found by the public prefix, then the hash compared in constant time: the answer's timing says nothing
+        // about how close a guess came to a real key.
+        (ApiKeyRecord Key, UserRecord User)? found = null;
+        foreach (var candidate in await store.Keys.FindActiveKeysByPrefixAsync(ApiKeys.PrefixOf(key), now, cancellationToken))
+        {
+            if (ApiKeys.HashesEqual(candidate.Key.Hash, hash))
+            {
+                found = candidate;
+            }
+        }
         if (found is not { } active)
         {
             _cache.TryRemove(cacheKey, out _);

@@ -40,6 +40,9 @@ internal sealed class ApiKeyMiddleware(RequestDelegate next, ApiKeyAuthenticator
 
     public static SkiffPrincipal Get(HttpContext context) =>
         context.Items[PrincipalKey] as SkiffPrincipal ?? throw new InvalidOperationException("endpoint reached without authentication");
+
+    /// <summary>The caller, or null when the request was not (or not successfully) authenticated.</summary>
+    public static SkiffPrincipal? Find(HttpContext context) => context.Items[PrincipalKey] as SkiffPrincipal;
 }
 
 internal static class PrincipalExtensions

@@ -17,6 +17,13 @@ internal static class ApiKeys
     /// </summary>
     public static byte[] Hash(string key) => SHA256.HashData(Encoding.UTF8.GetBytes(key));
 
-    /// <summary>The first characters, enough to tell keys apart in listings without revealing them.</summary>
-    public static string PrefixOf(string key) => key.Length <= 10 ? key : key[..10];
+    /// <summary>
+    /// The public part of a key: shown in listings and used to find a key's row before its hash is compared in
+    /// constant time. Generated keys give their first 10 characters (7 of 43 random ones); a short key set by
+    /// hand (SKIFF_ADMIN_KEY) gives at most a quarter of itself, so the prefix never reveals the key.
+    /// </summary>
+    public static string PrefixOf(string key) => key.Length >= 24 ? key[..10] : key[..Math.Min(4, key.Length / 4)];
+
+    /// <summary>Whether two key hashes are equal, in time that does not depend on where they differ.</summary>
+    public static bool HashesEqual(byte[] a, byte[] b) => CryptographicOperations.FixedTimeEquals(a, b);
 }

@@ -25,6 +25,28 @@ public sealed class SkiffOptions
     [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
     public TimeSpan LeaseCheckInterval { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How many tasks of one user may run at once on this server (0 = no limit); at the limit the user's tasks
+    /// wait and other users' run. Per-user overrides replace it (<c>IUserLimits</c>).
+    /// </summary>
+    [Range(0, 1_000_000)]
+    public int MaxRunningPerUser { get; set; }
+
+    /// <summary>
+    /// How many tasks of one user may wait at once (0 = no limit); a submission over it answers 429. Admins are
+    /// bound only by their own override (see UserQuotas).
+    /// </summary>
+    [Range(0, 100_000_000)]
+    public int MaxQueuedPerUser { get; set; } = 10_000;
+
+    /// <summary>Submissions per second one user may make, sustained (0 = no limit; admins are not limited).</summary>
+    [Range(0, 1_000_000)]
+    public int SubmitRatePerSecond { get; set; } = 200;
+
+    /// <summary>How many submissions one user may make in a burst above <see cref="SubmitRatePerSecond"/>.</summary>
+    [Range(1, 1_000_000)]
+    public int SubmitBurst { get; set; } = 1_000;
+
     /// <summary>A standard task waiting longer than this is served before newer priority tasks.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
     public TimeSpan StarvationAge { get; set; } = TimeSpan.FromSeconds(60);
@@ -54,4 +76,8 @@ public sealed class SkiffOptions
 
     /// <summary>argv prefix that runs the skiff CLI, for built-in workloads. Empty: this process.</summary>
     public string[] SkiffCommand { get; set; } = [];
+
+    /// <summary>Browser origins (scheme://host[:port]) allowed to call the API; empty: no CORS headers at all.</summary>
+    [Transport.CorsOrigins]
+    public string[] CorsOrigins { get; set; } = [];
 }

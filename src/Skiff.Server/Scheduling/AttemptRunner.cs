@@ -6,6 +6,7 @@ using Skiff.Core.Tasks;
 using Skiff.Runtime.Execution;
 using Skiff.Runtime.Workloads;
 using Skiff.Server.Hosting;
+using Skiff.Server.Secrets;
 using Skiff.Server.Telemetry;
 using Skiff.Storage.Contract;
 
@@ -24,6 +25,7 @@ internal sealed class AttemptRunner(
     SkiffMetrics metrics,
     TimeProvider time,
     IOptions<SkiffOptions> options,
+    SecretService secrets,
     ILogger<AttemptRunner> logger)
 {
     public const string Owner = "embedded";
@@ -60,12 +62,14 @@ internal sealed class AttemptRunner(
             Directory.CreateDirectory(work);
             Directory.CreateDirectory(output);
             log = new AttemptLog(store, notifier, time, task.TaskId, task.Attempts, await store.LastLogLineNoAsync(task.TaskId, CancellationToken.None));
+            // Secret values exist only in this attempt's environment; the mask keeps them out of what is stored.
+            var attemptSecrets = await secrets.ResolveAsync(task, CancellationToken.None);
             var request = new ExecutionRequest
             {
                 TaskId = task.TaskId,
                 Attempt = task.Attempts,
                 Command = task.Spec.Type is { } type ? WorkloadCommand.For(_skiffCommand, type, task.Spec.Parameters) : task.Spec.Command!,
-                Env = task.Spec.Env,
+                Env = attemptSecrets.Environment,
                 Image = task.Spec.Image,
                 Cpu = task.Spec.Cpu,
                 MemoryMb = task.Spec.MemoryMb,
@@ -74,7 +78,7 @@ internal sealed class AttemptRunner(
                 WorkDirectory = Path.GetFullPath(work),
                 OutputDirectory = Path.GetFullPath(output),
             };
-            result = await executor.ExecuteAsync(request, log, attempt.Stopping.Token);
+            result = attemptSecrets.Mask.Apply(await executor.ExecuteAsync(request, attemptSecrets.Mask.Wrap(log), attempt.Stopping.Token));
             if (log.StartedAt is { } started)
             {
                 metrics.StartLatency.Record((started - attempt.Queued.ReadyAt).TotalMilliseconds);
@@ -83,6 +87,11 @@ internal sealed class AttemptRunner(
             {
                 await log.WriteSystemLineAsync("skiff: " + result.Error);
             }
+        }
+        catch (SecretUnavailableException ex)
+        {
+            result = new ExecutionResult(ExecutionStatus.FailedToStart, null, ex.Message, new TaskUsage(0, 0, 0), "", "");
+            await log!.WriteSystemLineAsync("skiff: " + ex.Message);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

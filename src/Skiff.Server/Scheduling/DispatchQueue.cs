@@ -7,15 +7,25 @@ namespace Skiff.Server.Scheduling;
 /// <summary>
 /// The thread-safe face of the in-memory <see cref="ReadyQueue"/> plus the wake-up signal of the worker's
 /// dispatch loop. A cache of the store: rebuilt from it at start, so losing it loses nothing.
+/// It also counts, per user, the tasks taken and not yet <see cref="Release"/>d, and takes no task of a user
+/// at their running limit (<see cref="IUserLimits"/>): their tasks wait while other users' run.
 /// </summary>
 internal sealed class DispatchQueue
 {
     private readonly Lock _lock = new();
     private readonly ReadyQueue _ready;
+    private readonly IUserLimits _limits;
+    private readonly Dictionary<string, int> _running = new(StringComparer.Ordinal);
+    private readonly Func<string, bool> _canStart;
     // Capacity 1 + DropWrite: an auto-reset event that never blocks the signaller.
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
 
-    public DispatchQueue(TimeSpan starvationAge) => _ready = new ReadyQueue(starvationAge);
+    public DispatchQueue(TimeSpan starvationAge, IUserLimits limits)
+    {
+        _ready = new ReadyQueue(starvationAge);
+        _limits = limits;
+        _canStart = CanStart;
+    }
 
     public void Enqueue(TaskRecord task)
     {
@@ -30,19 +40,69 @@ internal sealed class DispatchQueue
         Wake();
     }
 
-    public void Remove(string taskId, int priority)
+    public void Remove(string taskId)
     {
         lock (_lock)
         {
-            _ready.Remove(taskId, priority);
+            _ready.Remove(taskId);
         }
     }
 
+    /// <summary>
+    /// Takes the next task whose user is below their running limit, counting it as running for that user
+    /// until <see cref="Release"/>.
+    /// </summary>
     public QueuedTask? TryTake(DateTimeOffset now)
     {
         lock (_lock)
         {
-            return _ready.TryTake(now);
+            var task = _ready.TryTake(now, _canStart);
+            if (task is not null)
+            {
+                _running[task.UserId] = RunningOf(task.UserId) + 1;
+            }
+            return task;
+        }
+    }
+
+    /// <summary>
+    /// A task taken through <see cref="TryTake"/> is no longer running here, however it ended (done, failed,
+    /// cancelled, never leased, lease lost, stopped by shutdown): its user may start another.
+    /// </summary>
+    public void Release(string userId)
+    {
+        lock (_lock)
+        {
+            var running = RunningOf(userId) - 1;
+            if (running > 0)
+            {
+                _running[userId] = running;
+            }
+            else
+            {
+                _running.Remove(userId);
+            }
+            _ready.Resume(userId);
+        }
+        Wake();
+    }
+
+    /// <summary>The user's limit may have changed: look at their waiting tasks again.</summary>
+    public void LimitChanged(string userId)
+    {
+        lock (_lock)
+        {
+            _ready.Resume(userId);
+        }
+        Wake();
+    }
+
+    /// <summary>Tasks taken and not yet released, for one user.</summary>
+    public int RunningFor(string userId)
+    {
+        lock (_lock)
+        {
+            return RunningOf(userId);
         }
     }
 
@@ -99,5 +159,14 @@ internal sealed class DispatchQueue
         {
             // Timed out: the caller re-checks delayed tasks and scaling.
         }
+    }
+
+    private int RunningOf(string userId) => _running.GetValueOrDefault(userId);
+
+    // Called by the ready queue under _lock. A refused user is set aside until Release or LimitChanged.
+    private bool CanStart(string userId)
+    {
+        var limit = _limits.MaxRunning(userId);
+        return limit <= 0 || RunningOf(userId) < limit;
     }
 }

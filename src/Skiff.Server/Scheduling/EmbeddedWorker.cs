@@ -10,6 +10,8 @@ namespace Skiff.Server.Scheduling;
 /// <summary>
 /// The worker embedded in the server: a dispatch loop that takes ready tasks while a slot is free, and the
 /// attempts it runs. Active slots follow the <see cref="Autoscaler"/>.
+/// Per-user running limits are applied by <see cref="DispatchQueue.TryTake"/>, which never hands out a task of a
+/// user at their limit; every task it hands out is released when its attempt ends.
 /// Shutdown (see <see cref="DrainAsync"/>): stop taking work, let running attempts finish within the grace
 /// period, then stop the rest, which go back to their lane with their attempt refunded.
 /// </summary>
@@ -110,7 +112,9 @@ internal sealed class EmbeddedWorker(
             _running.TryRemove(attempt.TaskId, out _);
             attempt.Dispose();
             Interlocked.Decrement(ref _runningCount);
-            queue.Wake();
+            // However the attempt ended (done, cancelled, never leased, lease lost, stopped by shutdown), its
+            // user's running count goes down here, exactly once, and the dispatch loop wakes to fill the slot.
+            queue.Release(attempt.Queued.UserId);
         }
     }
 

@@ -56,7 +56,7 @@ internal sealed class TaskService(
         switch (outcome.Result)
         {
             case CancelResult.Cancelled:
-                queue.Remove(taskId, task.Spec.Priority);
+                queue.Remove(taskId);
                 metrics.Completed.Add(1, new KeyValuePair<string, object?>("status", TaskState.Cancelled.ToWire()));
                 break;
             case CancelResult.CancelRequested when worker.TryStop(taskId):

@@ -40,4 +40,23 @@ internal static partial class Log
 
     [LoggerMessage(12, LogLevel.Information, "Skiff is listening on {Urls} with executor '{Executor}', up to {MaxWorkers} workers, data in {DataDirectory}")]
     public static partial void Listening(ILogger logger, string urls, string executor, int maxWorkers, string dataDirectory);
+
+    [LoggerMessage(40, LogLevel.Error, "{Count} audit records (the first: {Action}) could not be stored")]
+    public static partial void AuditAppendFailed(ILogger logger, Exception exception, int count, string action);
+
+    [LoggerMessage(41, LogLevel.Error, "{Count} audit records (the first: {Action}) arrived after the audit log closed and were not stored")]
+    public static partial void AuditRecordsLost(ILogger logger, int count, string action);
+
+    // Secrets (60–69). Never log a value: these name files, keys and secrets only.
+    [LoggerMessage(60, LogLevel.Information, "Secrets key ring created at {Path} (mode 0600): back it up together with the database")]
+    public static partial void SecretKeyFileCreated(ILogger logger, string path);
+
+    [LoggerMessage(61, LogLevel.Warning, "Secrets key ring {Path} is readable or writable by other users: chmod 600 it")]
+    public static partial void SecretKeyFileExposed(ILogger logger, string path);
+
+    [LoggerMessage(62, LogLevel.Error, "A secret used by task {TaskId} cannot be decrypted")]
+    public static partial void SecretUnreadable(ILogger logger, Exception exception, string taskId);
+
+    [LoggerMessage(63, LogLevel.Information, "Secrets key rotated: new key {KeyId} in {Path}, {Resealed} values sealed again, {Removed} old keys removed")]
+    public static partial void SecretKeyRotated(ILogger logger, string keyId, int resealed, int removed, string path);
 }

@@ -56,6 +56,10 @@ public interface ITaskStore : IAsyncDisposable
     Task PingAsync(CancellationToken cancellationToken);
 
     IKeyStore Keys { get; }
+
+    ISecretStore Secrets { get; }
+
+    IAuditStore Audit { get; }
 }
 
 public sealed record NewTask(string TaskId, string UserId, TaskSpec Spec, DateTimeOffset CreatedAt, string? IdempotencyKey);

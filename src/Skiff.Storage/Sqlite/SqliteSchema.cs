@@ -79,5 +79,47 @@ internal static class SqliteSchema
             artifacts TEXT NOT NULL,
             output_dir TEXT);
         """,
+        // Users: per-user quota overrides; keys: looked up by their public prefix (hashes are compared in constant time).
+        """
+        ALTER TABLE users ADD COLUMN max_running INTEGER;
+        ALTER TABLE users ADD COLUMN max_queued INTEGER;
+        CREATE INDEX ix_api_keys_prefix ON api_keys(prefix);
+        CREATE INDEX ix_api_keys_user ON api_keys(user_id);
+        """,
+        // Secrets: only AES-GCM output and the id of the key that sealed it; owner '*' marks a shared secret.
+        """
+        CREATE TABLE secrets(
+            owner TEXT NOT NULL,
+            name TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            key_id TEXT NOT NULL,
+            nonce BLOB NOT NULL,
+            ciphertext BLOB NOT NULL,
+            tag BLOB NOT NULL,
+            PRIMARY KEY(owner, name)) WITHOUT ROWID;
+        CREATE INDEX ix_secrets_key ON secrets(key_id);
+        """,
+        // Audit log: append-only, each record chained to the previous one by hash (see AuditChain). The triggers
+        // stop an accidental UPDATE or DELETE from code; tampering with the file is what the chain shows.
+        """
+        CREATE TABLE audit_log(
+            seq INTEGER PRIMARY KEY,
+            at INTEGER NOT NULL,
+            user_id TEXT,
+            key_id TEXT,
+            action TEXT NOT NULL,
+            target TEXT,
+            outcome INTEGER NOT NULL,
+            source TEXT,
+            prev_hash BLOB NOT NULL,
+            hash BLOB NOT NULL);
+        CREATE INDEX ix_audit_user ON audit_log(user_id, seq) WHERE user_id IS NOT NULL;
+        CREATE INDEX ix_audit_action ON audit_log(action, seq);
+        CREATE INDEX ix_audit_at ON audit_log(at);
+        CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+        CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+        """,
     ];
 }

@@ -28,11 +28,17 @@ public sealed partial class SqliteTaskStore : ITaskStore
         _writer = new GroupCommitWriter(writerSession);
         _checkpointer = new WalCheckpointer(connectionString, System.IO.Path.GetFullPath(new SqliteConnectionStringBuilder(connectionString).DataSource) + "-wal");
         Keys = new SqliteKeyStore(this);
+        Secrets = new SqliteSecretStore(this);
+        Audit = new SqliteAuditStore(this);
     }
 
     private readonly WalCheckpointer _checkpointer;
 
     public IKeyStore Keys { get; }
+
+    public ISecretStore Secrets { get; }
+
+    public IAuditStore Audit { get; }
 
     public string Path { get; private init; } = "";
 

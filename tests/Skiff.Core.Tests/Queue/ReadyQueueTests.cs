@@ -260,7 +260,7 @@ public sealed class ReadyQueueTests
         Add("b", 5);
         Add("c", 5);
 
-        Assert.True(_queue.Remove("b", 5));
+        Assert.True(_queue.Remove("b"));
 
         Assert.False(_queue.Contains("b"));
         Assert.Equal(2, _queue.Count);
@@ -273,7 +273,7 @@ public sealed class ReadyQueueTests
         Add("p10", 10);
         Add("p5", 5);
 
-        _queue.Remove("p10", 10);
+        _queue.Remove("p10");
 
         Assert.Equal(["p5"], Drain());
     }
@@ -285,7 +285,7 @@ public sealed class ReadyQueueTests
         Add("priority", 10);
         _time.Advance(TimeSpan.FromMinutes(2));
 
-        _queue.Remove("standard", 0);
+        _queue.Remove("standard");
 
         Assert.Equal(["priority"], Drain());
     }
@@ -295,7 +295,7 @@ public sealed class ReadyQueueTests
     {
         _queue.Add(new QueuedTask("retry", 2, "u1", Now), Now + TimeSpan.FromSeconds(5));
 
-        Assert.True(_queue.Remove("retry", 2));
+        Assert.True(_queue.Remove("retry"));
         _time.Advance(TimeSpan.FromSeconds(10));
 
         Assert.Null(_queue.TryTake(Now));
@@ -308,9 +308,9 @@ public sealed class ReadyQueueTests
     {
         Add("a", 1);
 
-        Assert.False(_queue.Remove("nope", 1));
-        Assert.True(_queue.Remove("a", 1));
-        Assert.False(_queue.Remove("a", 1));
+        Assert.False(_queue.Remove("nope"));
+        Assert.True(_queue.Remove("a"));
+        Assert.False(_queue.Remove("a"));
         Assert.Equal(0, _queue.CountIn(Lane.Standard));
     }
 
@@ -341,7 +341,7 @@ public sealed class ReadyQueueTests
         Assert.Equal("p9", _queue.TryTake(Now)?.TaskId);
         Assert.Equal(2, _queue.CountIn(Lane.Priority));
 
-        _queue.Remove("s3", 3);
+        _queue.Remove("s3");
         Assert.Equal(2, _queue.CountIn(Lane.Standard));
         Assert.Equal(4, _queue.Count);
 
@@ -367,7 +367,7 @@ public sealed class ReadyQueueTests
         var removed = tasks.Where((_, i) => i % 7 == 0).ToList();
         foreach (var task in removed)
         {
-            queue.Remove(task.TaskId, task.Priority);
+            queue.Remove(task.TaskId);
         }
 
         var expected = tasks.Except(removed).OrderByDescending(t => t.Priority).ThenBy(t => t.ReadyAt).Select(t => t.TaskId);

@@ -49,6 +49,9 @@ public sealed class SkiffTestServer : IAsyncDisposable
     /// <summary>Sends no Authorization header.</summary>
     public HttpClient Anonymous { get; }
 
+    /// <summary>The running server's services (its endpoints, store and options), for tests that look inside.</summary>
+    public IServiceProvider Services => _app.Services;
+
     /// <summary>The argv prefix that runs the skiff CLI built alongside these tests.</summary>
     public static IReadOnlyList<string> SkiffCommand
     {
