@@ -136,6 +136,11 @@ public static class SkiffServer
             o.UseUtcTimestamp = true;
         });
         builder.WebHost.UseUrls(options.Urls);
+        if (certificate is not null)
+        {
+            // The slim builder leaves Kestrel's HTTPS support out unless asked for.
+            builder.WebHost.UseKestrelHttpsConfiguration();
+        }
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;

@@ -14,18 +14,20 @@ public sealed record QueuedTask(string TaskId, int Priority, string UserId, Date
 /// user's task there by at most one take per user ahead of it in the turn, never by the backlog's length.
 /// </para>
 /// <para>
-/// Starvation guard: when the oldest waiting standard task has waited longer than <see cref="StarvationAge"/>
-/// and the priority task next in turn became ready after it, the take goes to that standard task's priority
-/// (where users still take turns). So a starved standard task waits only for priority tasks older than it and
-/// for one turn of each user ahead of it at its own priority.
+/// Starvation guard: when the oldest waiting standard task has waited longer than <see cref="StarvationAge"/>,
+/// the take goes to that task's priority (where users still take turns) unless the priority task next in turn
+/// is older still. Starved standard tasks thus go oldest first, before newer priority tasks and newer tasks of
+/// higher standard priorities, each after at most one turn of every user ahead of it at its own priority.
 /// </para>
 /// <para>
 /// Users that may not start more work now (<c>canStart</c> of <see cref="TryTake"/>) are set aside with all
 /// their tasks until <see cref="Resume"/>, so they cost nothing while they wait.
 /// </para>
-/// Cost: add O(1) (O(log u) when a user's first task at a standard priority arrives, u = users waiting);
-/// take O(log u); remove O(1) amortised (removed tasks in the middle of a user's FIFO are skipped when they
-/// reach its head); delayed tasks O(log d).
+/// <para>
+/// Cost, with u the users waiting: add O(1), or O(log u) when it starts a user's FIFO at a standard priority;
+/// take and remove O(log u), plus skipping removed tasks that were in the middle of a FIFO when they reach its
+/// head (each is skipped once); delayed tasks O(log d). Setting a user aside or resuming them is O(log u).
+/// </para>
 /// </summary>
 public sealed class ReadyQueue
 {
@@ -387,68 +389,75 @@ public sealed class ReadyQueue
 
     /// <summary>
     /// A binary min-heap of FIFOs by the age of their head (ready time, then sequence). Each FIFO knows its
-    /// index, so it can move when its head changes or leave when its user is set aside, in O(log n).
+    /// index, so it can move when its head changes or leave when its user is set aside, in O(log n). The keys
+    /// sit in the heap's own array: sifting reads one contiguous array, not every FIFO on the way.
     /// </summary>
     private sealed class OldestHeadHeap
     {
-        private UserFifo[] _items = new UserFifo[16];
+        private Node[] _nodes = new Node[16];
         private int _count;
 
-        public UserFifo? Top => _count > 0 ? _items[0] : null;
+        public UserFifo? Top => _count > 0 ? _nodes[0].Fifo : null;
 
         public void Insert(UserFifo fifo)
         {
-            if (_count == _items.Length)
+            if (_count == _nodes.Length)
             {
-                Array.Resize(ref _items, _items.Length * 2);
+                Array.Resize(ref _nodes, _nodes.Length * 2);
             }
-            Place(fifo, _count++);
-            SiftUp(fifo.HeapIndex);
+            var index = _count++;
+            Place(Node.Of(fifo), index);
+            SiftUp(index);
         }
 
         public void Remove(UserFifo fifo)
         {
             var index = fifo.HeapIndex;
             fifo.HeapIndex = -1;
-            var last = _items[--_count];
-            _items[_count] = null!;
+            var last = _nodes[--_count];
+            _nodes[_count] = default;
             if (index < _count)
             {
                 Place(last, index);
-                HeadChanged(last);
+                Restore(index);
             }
         }
 
         /// <summary>Restores the order after the FIFO's head changed (usually to a newer one, not always).</summary>
         public void HeadChanged(UserFifo fifo)
         {
-            var index = fifo.HeapIndex;
-            SiftUp(index);
-            if (fifo.HeapIndex == index)
+            _nodes[fifo.HeapIndex] = Node.Of(fifo);
+            Restore(fifo.HeapIndex);
+        }
+
+        private void Restore(int index)
+        {
+            if (SiftUp(index) == index)
             {
                 SiftDown(index);
             }
         }
 
-        private void SiftUp(int index)
+        private int SiftUp(int index)
         {
-            var fifo = _items[index];
+            var node = _nodes[index];
             while (index > 0)
             {
                 var parent = (index - 1) / 2;
-                if (!Older(fifo, _items[parent]))
+                if (!node.IsOlderThan(_nodes[parent]))
                 {
                     break;
                 }
-                Place(_items[parent], index);
+                Place(_nodes[parent], index);
                 index = parent;
             }
-            Place(fifo, index);
+            Place(node, index);
+            return index;
         }
 
         private void SiftDown(int index)
         {
-            var fifo = _items[index];
+            var node = _nodes[index];
             while (true)
             {
                 var child = (2 * index) + 1;
@@ -456,30 +465,35 @@ public sealed class ReadyQueue
                 {
                     break;
                 }
-                if (child + 1 < _count && Older(_items[child + 1], _items[child]))
+                if (child + 1 < _count && _nodes[child + 1].IsOlderThan(_nodes[child]))
                 {
                     child++;
                 }
-                if (!Older(_items[child], fifo))
+                if (!_nodes[child].IsOlderThan(node))
                 {
                     break;
                 }
-                Place(_items[child], index);
+                Place(_nodes[child], index);
                 index = child;
             }
-            Place(fifo, index);
+            Place(node, index);
         }
 
-        private void Place(UserFifo fifo, int index)
+        private void Place(Node node, int index)
         {
-            _items[index] = fifo;
-            fifo.HeapIndex = index;
+            _nodes[index] = node;
+            node.Fifo.HeapIndex = index;
         }
 
-        private static bool Older(UserFifo a, UserFifo b)
+        private readonly record struct Node(DateTimeOffset ReadyAt, long Sequence, UserFifo Fifo)
         {
-            var (x, y) = (a.Head, b.Head);
-            return x.Task.ReadyAt < y.Task.ReadyAt || (x.Task.ReadyAt == y.Task.ReadyAt && x.Sequence < y.Sequence);
+            public static Node Of(UserFifo fifo)
+            {
+                var head = fifo.Head;
+                return new Node(head.Task.ReadyAt, head.Sequence, fifo);
+            }
+
+            public bool IsOlderThan(Node other) => ReadyAt < other.ReadyAt || (ReadyAt == other.ReadyAt && Sequence < other.Sequence);
         }
     }
 }

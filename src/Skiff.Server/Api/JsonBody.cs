@@ -40,6 +40,27 @@ internal static class JsonBody
         {
             return (null, Problems.Field("body", "is not valid UTF-8"));
         }
+        catch (IOException ex) when (!request.HttpContext.RequestAborted.IsCancellationRequested)
+        {
+            // Kestrel reports some broken framing (a chunk size that overflows) as a plain IOException.
+            return (null, Problems.Status(StatusCodes.Status400BadRequest, "Bad request", "body: " + ex.Message));
+        }
+    }
+
+    /// <summary>
+    /// The text of a JSON string, or null when it is not text (invalid UTF-8, a lone surrogate escape): the
+    /// deserializer checks strings it converts, but a <see cref="JsonElement"/>'s only when it is read.
+    /// </summary>
+    public static string? TextOf(JsonElement element)
+    {
+        try
+        {
+            return element.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
     }
 
     /// <summary>"$.priority" → "priority", "$.env.FOO" → "env.FOO", "$" or null → "body".</summary>

@@ -80,8 +80,11 @@ internal static class TaskEndpoints
         {
             switch (value.ValueKind)
             {
+                case JsonValueKind.String when JsonBody.TextOf(value) is { } text:
+                    parameters[name] = text;
+                    break;
                 case JsonValueKind.String:
-                    parameters[name] = value.GetString()!;
+                    errors.Add("parameters", $"'{name}' is not valid text (invalid UTF-8 or a lone surrogate)");
                     break;
                 case JsonValueKind.Number:
                 case JsonValueKind.True:

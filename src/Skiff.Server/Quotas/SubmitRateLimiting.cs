@@ -37,8 +37,9 @@ internal static class SubmitRateLimiting
                 return RateLimitPartition.GetTokenBucketLimiter(caller.UserId, _ => new TokenBucketRateLimiterOptions
                 {
                     TokenLimit = options.SubmitBurst,
-                    TokensPerPeriod = Math.Max(1, options.SubmitRatePerSecond / 10),
-                    ReplenishmentPeriod = Replenishment,
+                    // Whole tenths when the rate allows (smoother), else once a second (exact for small rates).
+                    TokensPerPeriod = options.SubmitRatePerSecond % 10 == 0 ? options.SubmitRatePerSecond / 10 : options.SubmitRatePerSecond,
+                    ReplenishmentPeriod = options.SubmitRatePerSecond % 10 == 0 ? Replenishment : TimeSpan.FromSeconds(1),
                     QueueLimit = 0,
                     AutoReplenishment = true,
                 });

@@ -82,7 +82,11 @@ internal static class SecretEndpoints
         {
             errors.Add("value", body.Value is null or { ValueKind: JsonValueKind.Null } ? "is required: a non-empty string" : "must be a string");
         }
-        else if (SecretNames.CheckValue(value = element.GetString()) is { } valueError)
+        else if (JsonBody.TextOf(element) is not { } text)
+        {
+            errors.Add("value", "is not valid text (invalid UTF-8 or a lone surrogate)");
+        }
+        else if (SecretNames.CheckValue(value = text) is { } valueError)
         {
             errors.Add("value", valueError);
         }

@@ -95,5 +95,5 @@ internal sealed class SqliteSecretStore(SqliteTaskStore store) : ISecretStore
         new(r.GetString(0), r.GetString(1), r.GetInt32(2), SqliteCommandExtensions.FromUnixMs(r.GetInt64(3)), SqliteCommandExtensions.FromUnixMs(r.GetInt64(4)));
 
     private static StoredSecret MapStored(SqliteDataReader r) =>
-        new(MapInfo(r), new SealedSecret(r.GetString(5), (byte[])r.GetValue(6), (byte[])r.GetValue(7), (byte[])r.GetValue(8)));
+        new(MapInfo(r), new SealedSecret(r.GetString(5), r.GetFieldValue<byte[]>(6), r.GetFieldValue<byte[]>(7), r.GetFieldValue<byte[]>(8)));
 }

@@ -68,6 +68,7 @@ internal static class HostileCatalog
         Json("${jndi:ldap://127.0.0.1/x}"), Json("$(reboot)"), Json("%00"), Json(new string('s', 10_000)), "\"true\"", "\"1\"", "\"1e309\"",
         "[]", "[null]", "[1]", $"[{Json(SqlOr)}]", $"[{Json(SqlDrop)}, {Json("../../etc/passwd")}]", "[[[]]]", "[{}]", "[\"a\\u0000\"]",
         "{}", $"{{{Json(SqlOr)}:{Json(SqlDrop)}}}", "{\"a\":{\"b\":{\"c\":1}}}", "{\"\":\"\"}", "{\"x\":null}", "{\"A=B\":\"x\"}",
+        "{\"k\":\"\\ud800\"}", "[\"\\udfff\"]", "{\"\\ud800\":\"x\"}", "{\"k\":\"\\u0000\"}",
     ];
 
     /// <summary>Strings put into every string-typed field at once.</summary>

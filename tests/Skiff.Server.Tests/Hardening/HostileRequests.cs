@@ -257,6 +257,7 @@ internal sealed class HostileRequests(int seed, string adminKey, IReadOnlyDictio
     {
         var path = Path(endpoint);
         var firstField = endpoint.Fields.Count > 0 ? endpoint.Fields[0].Name : "name";
+        var baseBody = validBodies.GetValueOrDefault($"{endpoint.Method} {endpoint.Route}") ?? "{}";
         foreach (var body in HostileCatalog.MalformedBodies)
         {
             yield return New(endpoint, path, "malformed JSON", Encoding.UTF8.GetBytes(body));
@@ -275,13 +276,16 @@ internal sealed class HostileRequests(int seed, string adminKey, IReadOnlyDictio
         {
             yield return New(endpoint, path, "invalid UTF-8: " + name, body);
         }
-        foreach (var field in endpoint.Fields.Skip(1))
+        // Text that is not text, where each field keeps its strings: in it, in its values, in its items.
+        foreach (var field in endpoint.Fields)
         {
-            yield return New(endpoint, path, $"invalid UTF-8 in {field.Name}", HostileCatalog.InvalidUtf8Bodies(field.Name).First(b => b.Name == "C3 28").Body);
+            var (open, close) = Wrapping(field.Type);
+            var marked = Encoding.UTF8.GetBytes(WithField(baseBody, field.Name, $"{open}\"{Marker}\"{close}"));
+            yield return New(endpoint, path, $"invalid UTF-8 in {field.Name}", Replace(marked, Marker, [0xC3, 0x28]));
+            yield return New(endpoint, path, $"lone surrogate in {field.Name}", Replace(marked, Marker, "\\ud800"u8.ToArray()));
         }
 
         // Each known field, in turn, given every hostile value, on top of a body that is otherwise valid.
-        var baseBody = validBodies.GetValueOrDefault($"{endpoint.Method} {endpoint.Route}") ?? "{}";
         foreach (var field in endpoint.Fields)
         {
             foreach (var value in HostileCatalog.JsonValues)
@@ -494,9 +498,11 @@ internal sealed class HostileRequests(int seed, string adminKey, IReadOnlyDictio
     {
         try
         {
-            return JsonNode.Parse(json);
+            var node = JsonNode.Parse(json);
+            _ = node?.ToJsonString(); // Parsed lazily: a lone surrogate escape fails only when written.
+            return node;
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
             return JsonValue.Create(json);
         }
@@ -549,6 +555,22 @@ internal sealed class HostileRequests(int seed, string adminKey, IReadOnlyDictio
             }
         }
         yield return members[start..];
+    }
+
+    private const string Marker = "@@HOSTILE@@";
+
+    /// <summary>What goes around a string so that it sits where the field keeps its strings.</summary>
+    private static (string Open, string Close) Wrapping(Type type) => TypedValue(type, "") switch
+    {
+        JsonObject => ("{\"k\":", "}"),
+        JsonArray => ("[", "]"),
+        _ => ("", ""),
+    };
+
+    private static byte[] Replace(byte[] bytes, string marker, byte[] with)
+    {
+        var at = bytes.AsSpan().IndexOf(Encoding.UTF8.GetBytes(marker));
+        return [.. bytes[..at], .. with, .. bytes[(at + marker.Length)..]];
     }
 
     /// <summary>A value of the field's own type holding <paramref name="text"/> wherever a string fits.</summary>

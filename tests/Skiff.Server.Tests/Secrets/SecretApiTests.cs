@@ -301,30 +301,30 @@ public sealed class SecretApiTests(IdleServerFixture fixture)
         Assert.Equal(tasks, await CountTasksAsync());
     }
 
-    public static TheoryData<string, string> BadReferences => new()
+    public static TheoryData<string, string, string> BadReferences => new()
     {
-        { """{"1ABC":"db"}""", "not an environment variable name" },
-        { """{"A-B":"db"}""", "not an environment variable name" },
-        { """{"":"db"}""", "not an environment variable name" },
-        { """{"A":"a/b"}""", "invalid secret" },
-        { """{"A":""}""", "invalid secret" },
-        { """{"A":null}""", "invalid secret" },
-        { """{"A":5}""", "must be an object of string values" },
-        { """["A"]""", "must be an object of string values" },
-        { """{"SAME":"db"}""", "also set in env" },
-        { "{" + string.Join(",", Enumerable.Range(0, 65).Select(i => $"\"V{i}\":\"db\"")) + "}", "at most 64 secrets" },
+        { """{"1ABC":"db"}""", "secrets", "not an environment variable name" },
+        { """{"A-B":"db"}""", "secrets", "not an environment variable name" },
+        { """{"":"db"}""", "secrets", "not an environment variable name" },
+        { """{"A":"a/b"}""", "secrets", "invalid secret" },
+        { """{"A":""}""", "secrets", "invalid secret" },
+        { """{"A":null}""", "secrets", "invalid secret" },
+        { """{"A":5}""", "secrets.A", "must be an object of string values" },
+        { """["A"]""", "secrets", "must be an object of string values" },
+        { """{"SAME":"db"}""", "secrets", "also set in env" },
+        { "{" + string.Join(",", Enumerable.Range(0, 65).Select(i => $"\"V{i}\":\"db\"")) + "}", "secrets", "at most 64 secrets" },
     };
 
     [Theory]
     [MemberData(nameof(BadReferences))]
-    public async Task Submit_BadSecretReferences_400NamingSecretsAndNoTaskCreated(string secrets, string message)
+    public async Task Submit_BadSecretReferences_400NamingSecretsAndNoTaskCreated(string secrets, string field, string message)
     {
         var tasks = await CountTasksAsync();
         var body = TaskJson.Shell("true").With("env", new JsonObject { ["SAME"] = "x" }).With("secrets", JsonNode.Parse(secrets));
 
         using var response = await Server.PostJsonAsync("/tasks", body.ToJsonString());
 
-        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest, "secrets");
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest, field);
         Assert.Contains(message, (string)problem["detail"]!, StringComparison.Ordinal);
         Assert.Equal(tasks, await CountTasksAsync());
     }

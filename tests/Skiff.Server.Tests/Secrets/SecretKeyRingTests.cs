@@ -96,8 +96,8 @@ public sealed class SecretKeyRingTests : IAsyncLifetime, IDisposable
         {
             connection.Open();
             using var command = connection.CreateCommand();
-            // Flip the first byte of the ciphertext, as a disk error or someone editing the file would.
-            command.CommandText = "UPDATE secrets SET ciphertext = (CASE WHEN substr(ciphertext, 1, 1) = x'00' THEN x'01' ELSE x'00' END) || substr(ciphertext, 2)";
+            // Other bytes of the same length, as a disk error or someone editing the file would leave.
+            command.CommandText = "UPDATE secrets SET ciphertext = randomblob(length(ciphertext))";
             Assert.Equal(1, command.ExecuteNonQuery());
         }
         var stored = (await _store.Secrets.GetAsync("u_alice", "db", Ct))!;

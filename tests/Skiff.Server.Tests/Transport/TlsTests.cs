@@ -35,7 +35,7 @@ public sealed class TlsTests : IDisposable
                 Assert.Equal("max-age=31536000", health.Headers.GetValues("Strict-Transport-Security").Single());
             }
 
-            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", await File.ReadAllTextAsync(_directory.Combine("data", "admin.key")));
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", (await File.ReadAllTextAsync(_directory.Combine("data", "admin.key"))).Trim());
             using var content = new StringContent("""{"command":["true"]}""", Encoding.UTF8, "application/json");
             using (var submit = await client.PostAsync("/tasks", content))
             {
