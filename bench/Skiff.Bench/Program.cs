@@ -12,6 +12,7 @@ return scenario switch
     "dispatch" => await Report.Run(DispatchBench.RunAsync(options)),
     "flat" => await Report.Run(FlatCostBench.RunAsync(options)),
     "ready" => await Report.Run(ReadyQueueBench.RunAsync(options)),
+    "auth" => await Report.Run(AuthBench.RunAsync(options)),
     "all" => await Report.Run(RunAll(options)),
     _ => Usage(),
 };
@@ -28,6 +29,6 @@ static async Task<IReadOnlyList<Figure>> RunAll(BenchOptions options)
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Skiff.Bench queue|api|dispatch|flat|ready|all [--tasks N] [--seconds S] [--connections C] [--large N]");
+    Console.Error.WriteLine("usage: Skiff.Bench queue|api|dispatch|flat|ready|auth|all [--tasks N] [--seconds S] [--connections C] [--large N]");
     return 2;
 }

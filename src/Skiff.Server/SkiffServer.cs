@@ -17,6 +17,7 @@ using Skiff.Server.Auth;
 using Skiff.Server.Hosting;
 using Skiff.Server.Scheduling;
 using Skiff.Server.Secrets;
+using Skiff.Server.Quotas;
 using Skiff.Server.Telemetry;
 using Skiff.Server.Transport;
 using Skiff.Server.Users;
@@ -186,6 +187,8 @@ public static class SkiffServer
         // Before authentication, so refused calls (401) are audited too.
         app.UseMiddleware<AuditMiddleware>();
         app.UseMiddleware<ApiKeyMiddleware>();
+        // After authentication: the submission rate is per user.
+        app.UseRateLimiter();
         app.MapOpenApi();
         app.MapOperationsEndpoints();
         app.MapTaskEndpoints();
@@ -209,7 +212,9 @@ public static class SkiffServer
         });
         services.TryAddSingleton<ITaskExecutor>(sp => CreateExecutor(sp.GetRequiredService<IOptions<SkiffOptions>>().Value,
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger("Skiff")));
-        services.TryAddSingleton<IUserLimits, DefaultUserLimits>();
+        services.TryAddSingleton<UserQuotas>();
+        services.TryAddSingleton<IUserLimits>(sp => sp.GetRequiredService<UserQuotas>());
+        services.AddSubmitRateLimiting();
         services.TryAddSingleton(sp => new DispatchQueue(sp.GetRequiredService<IOptions<SkiffOptions>>().Value.StarvationAge,
             sp.GetRequiredService<IUserLimits>()));
         services.TryAddSingleton<LogNotifier>();
@@ -318,11 +323,14 @@ internal sealed class DataDirectoryLock : IDisposable
     public void Dispose() => _stream.Dispose();
 }
 
-/// <summary>Creates the admin key before the API accepts requests.</summary>
-internal sealed class AdminBootstrapService(AdminBootstrap bootstrap, IOptions<SkiffOptions> options) : IHostedService
+/// <summary>Creates the admin key and loads the users' quotas before the API accepts requests.</summary>
+internal sealed class AdminBootstrapService(AdminBootstrap bootstrap, ITaskStore store, UserQuotas quotas, IOptions<SkiffOptions> options) : IHostedService
 {
-    public Task StartAsync(CancellationToken cancellationToken) =>
-        bootstrap.EnsureAdminAsync(options.Value.DataDirectory, Environment.GetEnvironmentVariable("SKIFF_ADMIN_KEY"), cancellationToken);
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await bootstrap.EnsureAdminAsync(options.Value.DataDirectory, Environment.GetEnvironmentVariable("SKIFF_ADMIN_KEY"), cancellationToken);
+        quotas.Load(await store.Keys.ListUsersAsync(cancellationToken));
+    }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

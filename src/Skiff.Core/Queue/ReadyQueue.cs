@@ -42,6 +42,8 @@ public sealed class ReadyQueue
     private readonly Dictionary<string, Waiting> _members = new(StringComparer.Ordinal);
     private readonly PriorityQueue<Waiting, (DateTimeOffset Due, long Sequence)> _delayed = new();
     private readonly int[] _laneCounts = new int[2];
+    // Waiting tasks (ready or delayed) per user, for the per-user queued quota.
+    private readonly Dictionary<string, int> _userCounts = new(StringComparer.Ordinal);
     private long _sequence;
 
     public ReadyQueue(TimeSpan starvationAge)
@@ -58,6 +60,9 @@ public sealed class ReadyQueue
     public int Count => _members.Count;
 
     public int CountIn(Lane lane) => _laneCounts[(int)lane];
+
+    /// <summary>How many tasks of <paramref name="userId"/> wait here, ready or delayed.</summary>
+    public int CountOf(string userId) => _userCounts.GetValueOrDefault(userId);
 
     public bool Contains(string taskId) => _members.ContainsKey(taskId);
 
@@ -78,6 +83,7 @@ public sealed class ReadyQueue
         }
         _sequence++;
         _laneCounts[(int)TaskSpec.LaneOf(task.Priority)]++;
+        _userCounts[task.UserId] = CountOf(task.UserId) + 1;
         if (delayedTo is not null)
         {
             _delayed.Enqueue(waiting, (waiting.Task.ReadyAt, waiting.Sequence));
@@ -100,6 +106,7 @@ public sealed class ReadyQueue
             return false;
         }
         _laneCounts[(int)TaskSpec.LaneOf(waiting.Task.Priority)]--;
+        Uncount(waiting.Task.UserId);
         // Only a head has to go at once (heads are live); deeper entries are skipped when they get there.
         if (_users.TryGetValue(waiting.Task.UserId, out var user) && user.Fifos[waiting.Task.Priority] is { } fifo
             && fifo.Head.Sequence == waiting.Sequence)
@@ -139,6 +146,7 @@ public sealed class ReadyQueue
         var task = next.Head.Task;
         _members.Remove(task.TaskId);
         _laneCounts[(int)TaskSpec.LaneOf(task.Priority)]--;
+        Uncount(task.UserId);
         if (HeadLeft(next))
         {
             _rotations[next.Priority].MoveToBack(next);
@@ -160,6 +168,19 @@ public sealed class ReadyQueue
             {
                 Activate(fifo);
             }
+        }
+    }
+
+    private void Uncount(string userId)
+    {
+        var left = CountOf(userId) - 1;
+        if (left > 0)
+        {
+            _userCounts[userId] = left;
+        }
+        else
+        {
+            _userCounts.Remove(userId);
         }
     }
 

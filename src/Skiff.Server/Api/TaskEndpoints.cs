@@ -9,6 +9,7 @@ using Skiff.Core.Tasks;
 using Skiff.Core.Validation;
 using Skiff.Server.Auth;
 using Skiff.Server.Scheduling;
+using Skiff.Server.Quotas;
 using Skiff.Server.Secrets;
 using Skiff.Storage.Contract;
 
@@ -29,7 +30,8 @@ internal static class TaskEndpoints
             .Produces<TaskDocument>(StatusCodes.Status200OK)
             .ProducesValidationProblem()
             .WithSummary("Submit a task: a built-in workload type or a command.")
-            .RequireWriter();
+            .RequireWriter()
+            .RequireRateLimiting(SubmitRateLimiting.Policy);
         tasks.MapGet("/", ListAsync).Produces<TaskListDocument>().WithSummary("List tasks, newest first.");
         tasks.MapGet("/{taskId}", GetAsync).Produces<TaskDocument>().ProducesProblem(StatusCodes.Status404NotFound);
         tasks.MapPost("/{taskId}/cancel", CancelAsync).Produces<TaskDocument>().ProducesProblem(StatusCodes.Status409Conflict).RequireWriter();
@@ -43,7 +45,7 @@ internal static class TaskEndpoints
         return app;
     }
 
-    private static async Task<IResult> SubmitAsync(HttpContext context, TaskService service, SecretService secrets)
+    private static async Task<IResult> SubmitAsync(HttpContext context, TaskService service, SecretService secrets, UserQuotas quotas, DispatchQueue queue)
     {
         var (body, problem) = await JsonBody.ReadAsync(context.Request, ApiJson.Default.TaskRequest);
         if (problem is not null)
@@ -59,6 +61,10 @@ internal static class TaskEndpoints
         if (!errors.IsValid)
         {
             return Problems.Validation(errors);
+        }
+        if (QuotaChecks.OverQueuedQuota(context, quotas, queue) is { } overQuota)
+        {
+            return overQuota;
         }
         if (await SecretEndpoints.ForbidUnreadableAsync(spec, context.GetPrincipal(), secrets, context.RequestAborted) is { } forbidden)
         {

@@ -97,6 +97,15 @@ internal sealed class DispatchQueue
         Wake();
     }
 
+    /// <summary>Tasks of one user waiting here (ready or in a retry's backoff).</summary>
+    public int WaitingFor(string userId)
+    {
+        lock (_lock)
+        {
+            return _ready.CountOf(userId);
+        }
+    }
+
     /// <summary>Tasks taken and not yet released, for one user.</summary>
     public int RunningFor(string userId)
     {

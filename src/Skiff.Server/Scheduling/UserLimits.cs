@@ -1,6 +1,3 @@
-using Microsoft.Extensions.Options;
-using Skiff.Server.Hosting;
-
 namespace Skiff.Server.Scheduling;
 
 /// <summary>
@@ -8,15 +5,8 @@ namespace Skiff.Server.Scheduling;
 /// dispatch lock on every take, so an implementation answers from memory. When a user's answer grows while
 /// they are at their old limit, call <see cref="DispatchQueue.LimitChanged"/> so their tasks are looked at again.
 /// </summary>
+/// <remarks>Implemented by <c>Quotas.UserQuotas</c>: a user's override, else the server's default.</remarks>
 internal interface IUserLimits
 {
     int MaxRunning(string userId);
-}
-
-/// <summary>The server-wide default (<see cref="SkiffOptions.MaxRunningPerUser"/>) for every user.</summary>
-internal sealed class DefaultUserLimits(IOptions<SkiffOptions> options) : IUserLimits
-{
-    private readonly int _maxRunning = options.Value.MaxRunningPerUser;
-
-    public int MaxRunning(string userId) => _maxRunning;
 }

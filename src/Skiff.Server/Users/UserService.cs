@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using Skiff.Core.Tasks;
 using Skiff.Core.Validation;
 using Skiff.Server.Auth;
+using Skiff.Server.Quotas;
 using Skiff.Server.Scheduling;
 using Skiff.Storage.Contract;
 
@@ -12,7 +13,8 @@ namespace Skiff.Server.Users;
 /// Users and their API keys. Every change that can end someone's access (disable, revoke) drops the
 /// authenticator's cache, so the very next request with that key is refused.
 /// </summary>
-internal sealed partial class UserService(ITaskStore store, ApiKeyAuthenticator authenticator, TaskService tasks, TimeProvider time)
+internal sealed partial class UserService(
+    ITaskStore store, ApiKeyAuthenticator authenticator, TaskService tasks, UserQuotas quotas, DispatchQueue queue, TimeProvider time)
 {
     public const int MaxQuota = 1_000_000;
     private const int MaxKeyNameLength = 64;
@@ -43,7 +45,12 @@ internal sealed partial class UserService(ITaskStore store, ApiKeyAuthenticator 
             return (null, errors);
         }
         var user = new UserRecord(NewId("u_"), request.Name!, request.Role!, time.GetUtcNow(), null, request.MaxRunning, request.MaxQueued);
-        return (await store.Keys.TryCreateUserAsync(user, cancellationToken), errors);
+        var created = await store.Keys.TryCreateUserAsync(user, cancellationToken);
+        if (created is not null)
+        {
+            quotas.Update(created);
+        }
+        return (created, errors);
     }
 
     public static void ValidateQuotas(int? maxRunning, int? maxQueued, ValidationErrors errors)
@@ -58,10 +65,18 @@ internal sealed partial class UserService(ITaskStore store, ApiKeyAuthenticator 
         }
     }
 
-    public async Task<UserRecord?> SetQuotasAsync(string userId, QuotaRequest request, CancellationToken cancellationToken) =>
-        await store.Keys.SetQuotasAsync(userId, request.MaxRunning, request.MaxQueued, cancellationToken)
-            ? await store.Keys.GetUserAsync(userId, cancellationToken)
-            : null;
+    public async Task<UserRecord?> SetQuotasAsync(string userId, QuotaRequest request, CancellationToken cancellationToken)
+    {
+        if (!await store.Keys.SetQuotasAsync(userId, request.MaxRunning, request.MaxQueued, cancellationToken)
+            || await store.Keys.GetUserAsync(userId, cancellationToken) is not { } user)
+        {
+            return null;
+        }
+        quotas.Update(user);
+        // A raised running limit lets their waiting tasks start now.
+        queue.LimitChanged(userId);
+        return user;
+    }
 
     /// <summary>Disables the user (their keys stop working at once); with <paramref name="cancelTasks"/>, also cancels their unfinished tasks.</summary>
     public async Task<UserRecord?> DisableAsync(string userId, SkiffPrincipal caller, bool cancelTasks, CancellationToken cancellationToken)

@@ -34,26 +34,24 @@ internal sealed class ApiSnapshot
 
     private static async Task<List<string>?> ReadListAsync(HttpClient client, string route)
     {
+        // Paged lists take limit and cursor; one that refuses them (400) is read whole, in one answer.
+        bool paged;
+        using (var probe = await client.GetAsync(route + "?limit=500"))
+        {
+            paged = probe.StatusCode != HttpStatusCode.BadRequest;
+        }
         var items = new List<string>();
         string? cursor = null;
-        var paged = true;
         for (var page = 0; page < 1000; page++)
         {
             var query = paged ? "?limit=500" + (cursor is null ? "" : "&cursor=" + Uri.EscapeDataString(cursor)) : "";
             using var response = await client.GetAsync(route + query);
-            if (response.StatusCode == HttpStatusCode.BadRequest && paged && cursor is null)
-            {
-                paged = false; // A list that takes no paging parameters.
-                page--;
-                continue;
-            }
             if (response.StatusCode != HttpStatusCode.OK || response.Content.Headers.ContentType?.MediaType != "application/json")
             {
                 return null;
             }
             var document = JsonNode.Parse(await response.Content.ReadAsStringAsync());
-            var array = document as JsonArray ?? document?["items"] as JsonArray;
-            if (array is null)
+            if ((document as JsonArray ?? (document as JsonObject)?["items"] as JsonArray) is not { } array)
             {
                 return null;
             }

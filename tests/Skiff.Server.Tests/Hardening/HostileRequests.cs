@@ -512,7 +512,7 @@ internal sealed class HostileRequests(int seed, string adminKey, IReadOnlyDictio
     private static string WithField(string json, string field, string value)
     {
         var rest = json.Trim().TrimStart('{').TrimEnd('}').Trim();
-        var kept = rest.Length == 0 ? "" : string.Join(',', SplitTopLevel(rest).Where(p => !p.TrimStart().StartsWith($"\"{field}\"", StringComparison.Ordinal))) ;
+        var kept = rest.Length == 0 ? "" : string.Join(',', SplitTopLevel(rest).Where(p => !p.TrimStart().StartsWith($"\"{field}\"", StringComparison.Ordinal)));
         return "{" + (kept.Length == 0 ? "" : kept + ",") + HostileCatalog.Json(field) + ":" + value + "}";
     }
 
