@@ -15,6 +15,7 @@ using Skiff.Server.Api;
 using Skiff.Server.Audit;
 using Skiff.Server.Auth;
 using Skiff.Server.Hosting;
+using Skiff.Server.Images;
 using Skiff.Server.Scheduling;
 using Skiff.Server.Secrets;
 using Skiff.Server.Quotas;
@@ -195,6 +196,7 @@ public static class SkiffServer
         app.MapSecretEndpoints();
         app.MapAuditEndpoints();
         app.MapUserEndpoints();
+        app.MapImageEndpoints();
         return app;
     }
 
@@ -211,7 +213,7 @@ public static class SkiffServer
             return store;
         });
         services.TryAddSingleton<ITaskExecutor>(sp => CreateExecutor(sp.GetRequiredService<IOptions<SkiffOptions>>().Value,
-            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger("Skiff")));
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger("Skiff"), sp));
         services.TryAddSingleton<UserQuotas>();
         services.TryAddSingleton<IUserLimits>(sp => sp.GetRequiredService<UserQuotas>());
         services.AddSubmitRateLimiting();
@@ -235,6 +237,7 @@ public static class SkiffServer
             return new PrometheusExporter([SkiffMetrics.MeterName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel"]);
         });
         services.AddSkiffSecrets();
+        services.AddSkiffImages();
         services.AddHostedService<AdminBootstrapService>();
         services.AddHostedService<SkiffBackgroundService>();
         return services;
@@ -244,7 +247,7 @@ public static class SkiffServer
     /// "runc" isolates every attempt in a container (opt-in while the isolation work is completed: built-in
     /// workloads need the image store first); "auto" and "process" run plain processes and say so loudly.
     /// </summary>
-    private static ITaskExecutor CreateExecutor(SkiffOptions options, TimeProvider time, ILogger logger)
+    private static ITaskExecutor CreateExecutor(SkiffOptions options, TimeProvider time, ILogger logger, IServiceProvider services)
     {
         if (options.Executor == "runc")
         {
@@ -256,6 +259,7 @@ public static class SkiffServer
             {
                 StateRoot = Path.Combine(options.DataDirectory, "runc"),
                 ImagesDirectory = Path.Combine(options.DataDirectory, "images"),
+                Images = services.GetRequiredService<Skiff.Runtime.Images.ImageStore>(),
                 TimeProvider = time,
             };
             return new RuncExecutor(runc);

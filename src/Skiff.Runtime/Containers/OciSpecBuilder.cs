@@ -50,7 +50,8 @@ internal static class OciSpecBuilder
         string containerId,
         string rootfs,
         RuncOptions options,
-        bool swapAccounted)
+        bool swapAccounted,
+        IReadOnlyList<string>? hostBinds = null)
     {
         var memoryBytes = (long)request.MemoryMb * 1024 * 1024;
         var namespaces = new List<OciNamespace> { new("pid"), new("mount"), new("ipc"), new("uts") };
@@ -75,6 +76,8 @@ internal static class OciSpecBuilder
             Hostname = request.TaskId,
             Mounts =
             [
+                // The image's host directories (the host image: /usr, /etc), read-only at the same path.
+                .. (hostBinds ?? []).Select(path => new OciMount(path, "bind", path, ["bind", "ro", "nosuid", "nodev"])),
                 new("/proc", "proc", "proc", ["nosuid", "noexec", "nodev"]),
                 new("/dev", "tmpfs", "tmpfs", ["nosuid", "strictatime", "mode=755", "size=65536k"]),
                 new("/dev/pts", "devpts", "devpts", ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"]),

@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using System.Text.Json;
 using Skiff.Core.Tasks;
 using Skiff.Runtime.Execution;
+using Skiff.Runtime.Images;
 
 namespace Skiff.Runtime.Containers;
 
@@ -38,8 +39,7 @@ public sealed class RuncExecutor : ITaskExecutor
     private readonly TimeProvider _timeProvider;
     private readonly RuncCli _runc;
     private readonly Cgroups _cgroups;
-    private readonly Lock _imageGate = new();
-    private Task<string>? _busyboxRootfs;
+    private readonly ImageStore _images;
 
     public RuncExecutor(RuncOptions options)
         : this(options, new Cgroups())
@@ -58,6 +58,7 @@ public sealed class RuncExecutor : ITaskExecutor
         _timeProvider = options.TimeProvider;
         _runc = new RuncCli(options.RuncPath, options.RuncStateDirectory);
         _cgroups = cgroups;
+        _images = options.Images ?? new ImageStore(new ImageStoreOptions { Directory = options.ImagesDirectory });
     }
 
     public string Name => "runc";
@@ -132,15 +133,10 @@ public sealed class RuncExecutor : ITaskExecutor
         {
             return ExecutionSupport.NotRun(ExecutionStatus.FailedToStart, problem);
         }
-        if (!string.Equals(request.Image, BusyboxImage.Name, StringComparison.Ordinal))
-        {
-            return ExecutionSupport.NotRun(ExecutionStatus.FailedToStart, $"unknown image '{request.Image}'");
-        }
-
-        string rootfs;
+        ImageLease? image;
         try
         {
-            rootfs = await EnsureBusyboxAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+            image = await _images.AcquireAsync(request.Image, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -150,12 +146,19 @@ public sealed class RuncExecutor : ITaskExecutor
         {
             return ExecutionSupport.NotRun(ExecutionStatus.FailedToStart, $"cannot prepare image '{request.Image}': {e.Message}");
         }
+        if (image is null)
+        {
+            return ExecutionSupport.NotRun(ExecutionStatus.FailedToStart,
+                $"unknown image '{request.Image}' (skiff image ls lists the images; skiff image import adds one)");
+        }
 
+        // The lease keeps the image's root on disk while the container runs, even if the image is removed.
+        using var imageLease = image;
         var containerId = ContainerId(request);
         var bundle = Path.Combine(_options.BundlesDirectory, containerId);
         try
         {
-            if (await PrepareAsync(request, containerId, rootfs, bundle).ConfigureAwait(false) is { } failure)
+            if (await PrepareAsync(request, containerId, image, bundle).ConfigureAwait(false) is { } failure)
             {
                 return ExecutionSupport.NotRun(ExecutionStatus.FailedToStart, failure);
             }
@@ -167,20 +170,7 @@ public sealed class RuncExecutor : ITaskExecutor
         }
     }
 
-    private Task<string> EnsureBusyboxAsync()
-    {
-        lock (_imageGate)
-        {
-            // A failed build is retried by the next attempt rather than remembered.
-            if (_busyboxRootfs is null || _busyboxRootfs.IsFaulted || _busyboxRootfs.IsCanceled)
-            {
-                _busyboxRootfs = BusyboxImage.EnsureAsync(_options.ImagesDirectory, BusyboxImage.DefaultBusyboxPath, CancellationToken.None);
-            }
-            return _busyboxRootfs;
-        }
-    }
-
-    private async Task<string?> PrepareAsync(ExecutionRequest request, string containerId, string rootfs, string bundle)
+    private async Task<string?> PrepareAsync(ExecutionRequest request, string containerId, ImageLease image, string bundle)
     {
         // Same task and attempt again (a server killed mid-attempt): the old container must go first.
         if (_runc.HasState(containerId))
@@ -195,7 +185,7 @@ public sealed class RuncExecutor : ITaskExecutor
                 Directory.Delete(bundle, recursive: true);
             }
             Directory.CreateDirectory(bundle);
-            var spec = OciSpecBuilder.Build(request, containerId, rootfs, _options, _cgroups.SwapAccounted);
+            var spec = OciSpecBuilder.Build(request, containerId, image.RootfsPath, _options, _cgroups.SwapAccounted, image.HostBinds);
             await File.WriteAllBytesAsync(
                 Path.Combine(bundle, "config.json"),
                 JsonSerializer.SerializeToUtf8Bytes(spec, OciJsonContext.Default.OciSpec)).ConfigureAwait(false);

@@ -22,6 +22,12 @@ public sealed record RuncOptions
     /// <summary>Where image root file systems live (&lt;images&gt;/&lt;name&gt;/rootfs).</summary>
     public required string ImagesDirectory { get; init; }
 
+    /// <summary>
+    /// The image store that resolves each task's image (shared with the server's image API). Null: a store over
+    /// <see cref="ImagesDirectory"/> owned by the executor.
+    /// </summary>
+    public Images.ImageStore? Images { get; init; }
+
     /// <summary>The most processes (threads included) one container may have.</summary>
     public int PidsLimit { get; init; } = 256;
 

@@ -27,6 +27,7 @@ public sealed record ImageImport(ImageRecord Image, ImageImportOutcome Outcome, 
 /// <see cref="InitializeAsync"/>, so nothing half-imported ever looks like an image.</para>
 /// <para>A root that a running task uses (<see cref="AcquireAsync"/>) is removed only once the task releases it.</para>
 /// </remarks>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The semaphore's wait handle is never asked for: it holds nothing to dispose.")]
 public sealed class ImageStore
 {
     public const string BuiltInSource = "built-in";

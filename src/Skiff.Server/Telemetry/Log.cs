@@ -59,4 +59,11 @@ internal static partial class Log
 
     [LoggerMessage(63, LogLevel.Information, "Secrets key rotated: new key {KeyId} in {Path}, {Resealed} values sealed again, {Removed} old keys removed")]
     public static partial void SecretKeyRotated(ILogger logger, string keyId, int resealed, int removed, string path);
+
+    // Images: 90-99.
+    [LoggerMessage(90, LogLevel.Warning, "Built-in image left out: {Problem}")]
+    public static partial void BuiltInImageMissing(ILogger logger, string problem);
+
+    [LoggerMessage(91, LogLevel.Information, "Image {Image} imported ({Outcome}, {Digest}, {Size} bytes); {Pruned} old versions removed")]
+    public static partial void ImageImported(ILogger logger, string image, string outcome, string digest, long size, int pruned);
 }

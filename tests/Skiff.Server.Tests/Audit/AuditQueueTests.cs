@@ -1,5 +1,6 @@
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using Skiff.Server.Audit;
 using Skiff.Storage.Contract;
 using Skiff.Storage.Sqlite;
@@ -24,7 +25,7 @@ public sealed class AuditQueueTests : IDisposable
     public async Task DisposeAsync_EntriesQueuedWhileTheStoreIsBusy_AllStoredInOrderBeforeItReturns()
     {
         await using var store = SqliteTaskStore.Open(StorePath);
-        var queue = new AuditQueue(store, NullLogger<AuditQueue>.Instance);
+        var queue = new AuditQueue(store, TimeProvider.System, NullLogger<AuditQueue>.Instance);
         Task disposing;
         // Another connection holds the write lock: the queue's appends wait for it, as behind a slow disk.
         using (var holder = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = StorePath, Pooling = false }.ToString()))
@@ -52,11 +53,27 @@ public sealed class AuditQueueTests : IDisposable
         Assert.True((await store.Audit.VerifyAsync(CancellationToken.None)).Valid);
     }
 
+    /// <summary>Regression guard: the round's collection delay runs on the injected clock, which must not hold up shutdown.</summary>
+    [Fact]
+    public async Task DisposeAsync_ClockThatNeverMoves_StillStoresEverything()
+    {
+        await using var store = SqliteTaskStore.Open(StorePath);
+        var queue = new AuditQueue(store, new FakeTimeProvider(), NullLogger<AuditQueue>.Instance);
+        for (var i = 1; i <= 10; i++)
+        {
+            queue.Enqueue(Entry(i));
+        }
+
+        await queue.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(10, (await store.Audit.VerifyAsync(CancellationToken.None)).Records);
+    }
+
     [Fact]
     public async Task Enqueue_AfterDispose_IgnoredWithoutThrowing()
     {
         await using var store = SqliteTaskStore.Open(StorePath);
-        var queue = new AuditQueue(store, NullLogger<AuditQueue>.Instance);
+        var queue = new AuditQueue(store, TimeProvider.System, NullLogger<AuditQueue>.Instance);
         queue.Enqueue(Entry(1));
         await queue.DisposeAsync();
 

@@ -59,6 +59,13 @@ public sealed class AccessMatrixTests : IClassFixture<AccessMatrixTests.Tenants>
         ["revoke key"] = new("DELETE", async t => $"/users/{t.Owner.Id}/keys/{await t.SpareKeyOfOwnerAsync()}", null, 204, 404, 403, 204),
         ["set quotas"] = new("PUT", t => Task.FromResult($"/users/{t.Owner.Id}/quotas"), () => "{}", 403, 403, 403, 200),
         ["disable user"] = new("DELETE", async t => $"/users/{await t.SpareUserAsync()}", null, 403, 403, 403, 200),
+        ["list secrets"] = new("GET", _ => Task.FromResult("/secrets"), null, 200, 200, 200, 200),
+        ["put secret"] = new("PUT", _ => Task.FromResult($"/secrets/m-{Guid.NewGuid():N}"), () => """{"value":"matrix-value"}""", 201, 201, 403, 201),
+        // Secret names live in each user's own namespace: another user (the admin included) finds no such secret.
+        ["delete secret"] = new("DELETE", async t => $"/secrets/{await t.SecretOfOwnerAsync()}", null, 204, 404, 403, 404),
+        ["rotate secrets key"] = new("POST", _ => Task.FromResult("/secrets/rotate-key"), null, 403, 403, 403, 200),
+        ["list audit"] = new("GET", _ => Task.FromResult("/audit"), null, 403, 403, 403, 200),
+        ["verify audit"] = new("GET", _ => Task.FromResult("/audit/verify"), null, 403, 403, 403, 200),
     };
 
     public static TheoryData<string> RowNames => new(Rows.Keys);
@@ -210,6 +217,14 @@ public sealed class AccessMatrixTests : IClassFixture<AccessMatrixTests.Tenants>
         {
             using var response = await _server!.PostJsonAsync($"/users/{Owner.Id}/keys", """{"name":"spare"}""");
             return (string)(await SkiffTestServer.ReadJsonAsync(response, HttpStatusCode.Created))["id"]!;
+        }
+
+        public async Task<string> SecretOfOwnerAsync()
+        {
+            var name = "owned-" + Guid.NewGuid().ToString("N")[..12];
+            using var response = await Owner.Client.PutAsync($"/secrets/{name}", new StringContent("""{"value":"owned-value"}""", Encoding.UTF8, "application/json"));
+            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+            return name;
         }
 
         public async Task<string> SpareUserAsync()
