@@ -30,6 +30,7 @@ internal sealed class SkiffCli
         Secrets = new SecretCommands(environment, client);
         Audit = new AuditCommands(environment, client);
         Users = new UserCommands(environment, client);
+        Images = new ImageCommands(environment, client);
 
         Root = new RootCommand("Skiff: a self-hosted compute platform. Start with: ./skiff demo")
         {
@@ -47,6 +48,7 @@ internal sealed class SkiffCli
         Root.Add(Users.User);
         Root.Add(Users.Key);
         Root.Add(Workload.Command);
+        Root.Add(Images.Command);
     }
 
     public RootCommand Root { get; }
@@ -68,6 +70,8 @@ internal sealed class SkiffCli
     public AuditCommands Audit { get; }
 
     public UserCommands Users { get; }
+
+    public ImageCommands Images { get; }
 
     public ParseResult Parse(IReadOnlyList<string> args) => Root.Parse(args, ParserConfiguration);
 

@@ -23,6 +23,8 @@ namespace Skiff.Cli.Client;
 [JsonSerializable(typeof(SetSecretRequest))]
 [JsonSerializable(typeof(SecretList))]
 [JsonSerializable(typeof(KeyRotationDocument))]
+[JsonSerializable(typeof(ImageList))]
+[JsonSerializable(typeof(ImageImportDocument))]
 [JsonSerializable(typeof(AuditPage))]
 [JsonSerializable(typeof(AuditVerificationDocument))]
 [JsonSerializable(typeof(IReadOnlyList<AuditRecordDocument>))]

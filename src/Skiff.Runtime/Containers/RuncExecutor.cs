@@ -148,8 +148,7 @@ public sealed class RuncExecutor : ITaskExecutor
         }
         if (image is null)
         {
-            return ExecutionSupport.NotRun(ExecutionStatus.FailedToStart,
-                $"unknown image '{request.Image}' (skiff image ls lists the images; skiff image import adds one)");
+            return ExecutionSupport.NotRun(ExecutionStatus.FailedToStart, $"unknown image '{request.Image}'");
         }
 
         // The lease keeps the image's root on disk while the container runs, even if the image is removed.

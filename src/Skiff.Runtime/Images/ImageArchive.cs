@@ -101,7 +101,8 @@ internal static class ImageArchive
                 }
             }
         }
-        catch (Exception e) when (e is InvalidDataException or EndOfStreamException or FormatException)
+        // TarReader reports a header that lies about its size as an InvalidOperationException.
+        catch (Exception e) when (e is InvalidDataException or EndOfStreamException or FormatException or InvalidOperationException)
         {
             throw ImageStoreException.Invalid($"body: not a readable tar archive ({e.Message})", e);
         }

@@ -129,6 +129,8 @@ public sealed record HealthDocument(string Status, QueueCountsDocument Queues, i
 [JsonSerializable(typeof(Skiff.Server.Secrets.SecretDocument))]
 [JsonSerializable(typeof(Skiff.Server.Secrets.SecretListDocument))]
 [JsonSerializable(typeof(Skiff.Server.Secrets.KeyRotation))]
+[JsonSerializable(typeof(Skiff.Server.Images.ImageListDocument))]
+[JsonSerializable(typeof(Skiff.Server.Images.ImageImportDocument))]
 [JsonSerializable(typeof(Microsoft.AspNetCore.Mvc.ProblemDetails))]
 [JsonSerializable(typeof(Microsoft.AspNetCore.Http.HttpValidationProblemDetails))]
 internal sealed partial class ApiJson : JsonSerializerContext;

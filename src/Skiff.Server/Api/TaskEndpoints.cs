@@ -45,7 +45,8 @@ internal static class TaskEndpoints
         return app;
     }
 
-    private static async Task<IResult> SubmitAsync(HttpContext context, TaskService service, SecretService secrets, UserQuotas quotas, DispatchQueue queue)
+    private static async Task<IResult> SubmitAsync(HttpContext context, TaskService service, SecretService secrets, UserQuotas quotas, DispatchQueue queue,
+        Images.SubmitImageCheck images)
     {
         var (body, problem) = await JsonBody.ReadAsync(context.Request, ApiJson.Default.TaskRequest);
         if (problem is not null)
@@ -58,6 +59,7 @@ internal static class TaskEndpoints
         {
             errors.Add("Idempotency-Key", $"at most {MaxIdempotencyKeyLength} characters");
         }
+        images.Validate(spec.Image, errors);
         if (!errors.IsValid)
         {
             return Problems.Validation(errors);

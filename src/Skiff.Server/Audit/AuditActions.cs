@@ -16,9 +16,9 @@ internal sealed record AuditActionMetadata(string Action);
 /// any audit code: <c>{resource}.{verb}</c>, where the resource is the route's literal segments (dashes
 /// dropped) and the verb is the first word of the handler method's name (<c>SubmitAsync</c> → submit,
 /// <c>CreateKeyAsync</c> → create, <c>RevokeKeyAsync</c> → revoke). A trailing literal that is the verb itself is
-/// not repeated. So: POST /tasks → tasks.submit, POST /tasks/{taskId}/cancel → tasks.cancel, POST
+/// not repeated, and one spelling the handler's whole name is the verb. So: POST /tasks → tasks.submit, POST /tasks/{taskId}/cancel → tasks.cancel, POST
 /// /dead-letter/{taskId}/redrive → deadletter.redrive, POST /users → users.create, DELETE
-/// /users/{userId}/keys/{keyId} → users.keys.revoke. A lambda handler has no useful name: the verb then comes
+/// /users/{userId}/keys/{keyId} → users.keys.revoke, POST /secrets/rotate-key → secrets.rotatekey. A lambda handler has no useful name: the verb then comes
 /// from the HTTP method (POST create, PUT put, PATCH update, DELETE delete), or from a trailing literal after a
 /// parameter (POST /x/{id}/restart → x.restart). <see cref="WithAuditAction"/> overrides all of this.
 /// </summary>
@@ -48,9 +48,12 @@ internal static class AuditActions
         }
         var segments = route.RoutePattern.PathSegments;
         var literals = segments.Where(IsLiteral).Select(s => Clean(((RoutePatternLiteralPart)s.Parts[0]).Content)).Where(s => s.Length > 0).ToList();
-        var verb = HandlerVerb(endpoint.Metadata.GetMetadata<MethodInfo>()) ?? MethodVerb(httpMethod, segments);
-        if (literals.Count > 1 && literals[^1] == verb)
+        var handler = endpoint.Metadata.GetMetadata<MethodInfo>();
+        var verb = HandlerVerb(handler) ?? MethodVerb(httpMethod, segments);
+        // An RPC-style last segment names the verb already (/tasks/{id}/cancel, /secrets/rotate-key by RotateKeyAsync).
+        if (literals.Count > 1 && (literals[^1] == verb || literals[^1] == HandlerName(handler)))
         {
+            verb = literals[^1];
             literals.RemoveAt(literals.Count - 1);
         }
         return (literals.Count == 0 ? "root" : string.Join('.', literals)) + "." + verb;
@@ -61,7 +64,7 @@ internal static class AuditActions
     /// <summary>The first word of a named handler: "SubmitAsync" → "submit"; null for lambdas and local functions.</summary>
     private static string? HandlerVerb(MethodInfo? method)
     {
-        if (method is null || method.Name.Contains('<', StringComparison.Ordinal) || method.IsDefined(typeof(System.Runtime.CompilerServices.CompilerGeneratedAttribute)))
+        if (!IsNamed(method))
         {
             return null;
         }
@@ -74,6 +77,14 @@ internal static class AuditActions
         var verb = Clean(name[..end]);
         return verb.Length == 0 ? null : verb;
     }
+
+    /// <summary>A named handler's whole name without "Async": "RotateKeyAsync" → "rotatekey".</summary>
+    private static string? HandlerName(MethodInfo? method) =>
+        IsNamed(method) ? Clean(method.Name.EndsWith("Async", StringComparison.Ordinal) ? method.Name[..^5] : method.Name) : null;
+
+    private static bool IsNamed([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] MethodInfo? method) =>
+        method is not null && !method.Name.Contains('<', StringComparison.Ordinal)
+        && !method.IsDefined(typeof(System.Runtime.CompilerServices.CompilerGeneratedAttribute));
 
     private static string MethodVerb(string httpMethod, IReadOnlyList<RoutePatternPathSegment> segments)
     {

@@ -1,7 +1,9 @@
 using System.Net;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Logging;
 using Skiff.Server.Auth;
+using Skiff.Server.Telemetry;
 using Skiff.Storage.Contract;
 
 namespace Skiff.Server.Audit;
@@ -16,7 +18,7 @@ namespace Skiff.Server.Audit;
 /// target is the route's parameter values, or for a 201 the id at the end of the Location header.
 /// </para>
 /// </summary>
-internal sealed class AuditMiddleware(RequestDelegate next, AuditQueue queue, TimeProvider time)
+internal sealed class AuditMiddleware(RequestDelegate next, AuditQueue queue, TimeProvider time, ILogger<AuditMiddleware> logger)
 {
     /// <summary>Route values and paths longer than this are cut (with "…"): the log is not a place for bulk text.</summary>
     private const int MaxValueLength = 200;
@@ -51,11 +53,19 @@ internal sealed class AuditMiddleware(RequestDelegate next, AuditQueue queue, Ti
 
     private void Record(HttpContext context, DateTimeOffset at, int outcome)
     {
-        var endpoint = context.GetEndpoint();
-        var action = AuditActions.For(endpoint, context.Request.Method);
-        var principal = ApiKeyMiddleware.Find(context);
-        queue.Enqueue(new AuditEntry(at, principal?.UserId, principal?.KeyId, action, Target(context, endpoint, action, outcome), outcome,
-            Source(context.Connection.RemoteIpAddress)));
+        try
+        {
+            var endpoint = context.GetEndpoint();
+            var action = AuditActions.For(endpoint, context.Request.Method);
+            var principal = ApiKeyMiddleware.Find(context);
+            queue.Enqueue(new AuditEntry(at, principal?.UserId, principal?.KeyId, action, Target(context, endpoint, action, outcome), outcome,
+                Source(context.Connection.RemoteIpAddress)));
+        }
+        catch (Exception ex)
+        {
+            // The call itself is done and answered: a fault here must not turn its answer into a 500.
+            Log.AuditRecordFailed(logger, ex, context.Request.Method, context.Request.Path.Value ?? "");
+        }
     }
 
     private static string? Target(HttpContext context, Endpoint? endpoint, string action, int outcome)

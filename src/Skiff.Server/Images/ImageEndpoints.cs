@@ -104,6 +104,15 @@ internal static class ImageEndpoints
             {
                 return TooLarge(limit);
             }
+            catch (BadHttpRequestException e)
+            {
+                return Problems.Status(e.StatusCode, "Bad request", "body: " + e.Message);
+            }
+            catch (IOException e) when (e.InnerException is OverflowException)
+            {
+                // Kestrel reports a chunk size that overflows as a plain IOException, not a BadHttpRequestException.
+                return Problems.Status(StatusCodes.Status400BadRequest, "Bad request", "body: " + e.Message);
+            }
 
             var import = await store.ImportAsync(name, upload, force, context.RequestAborted);
             Log.ImageImported(loggers.CreateLogger("Skiff"), import.Image.Reference.ToString(), import.Outcome.ToString(),

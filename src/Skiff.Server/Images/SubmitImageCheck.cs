@@ -1,19 +1,21 @@
-using Microsoft.AspNetCore.Http;
+using Skiff.Core.Validation;
 using Skiff.Runtime.Execution;
 using Skiff.Runtime.Images;
-using Skiff.Server.Api;
 
 namespace Skiff.Server.Images;
 
 /// <summary>
-/// At submission: the task's image must exist, when the executor runs images at all (the process executor
-/// ignores them, so there any well-formed name is accepted).
+/// At submission: the task's image must exist when the executor runs images (the process executor ignores them,
+/// so there any well-formed name is accepted).
 /// </summary>
 internal sealed class SubmitImageCheck(ITaskExecutor executor, ImageStore images)
 {
-    /// <summary>400 naming <c>image</c> when it is unknown; null when fine.</summary>
-    public IResult? Check(string image) =>
-        executor.Isolates && images.Find(image) is null
-            ? Problems.Field("image", $"no image '{(image.Length <= 128 ? image : image[..128] + "…")}' (GET /images lists them; POST /images imports one)")
-            : null;
+    /// <summary>Adds an error naming <c>image</c> when it is unknown (and not already refused by the spec's rules).</summary>
+    public void Validate(string image, ValidationErrors errors)
+    {
+        if (executor.Isolates && !errors.ToDictionary().ContainsKey("image") && images.Find(image) is null)
+        {
+            errors.Add("image", $"no image '{(image.Length <= 128 ? image : image[..128] + "…")}' (GET /images lists them; POST /images imports one)");
+        }
+    }
 }

@@ -47,6 +47,9 @@ internal static partial class Log
     [LoggerMessage(41, LogLevel.Error, "{Count} audit records (the first: {Action}) arrived after the audit log closed and were not stored")]
     public static partial void AuditRecordsLost(ILogger logger, int count, string action);
 
+    [LoggerMessage(42, LogLevel.Error, "The audit record of {Method} {Path} could not be made")]
+    public static partial void AuditRecordFailed(ILogger logger, Exception exception, string method, string path);
+
     // Secrets (60–69). Never log a value: these name files, keys and secrets only.
     [LoggerMessage(60, LogLevel.Information, "Secrets key ring created at {Path} (mode 0600): back it up together with the database")]
     public static partial void SecretKeyFileCreated(ILogger logger, string path);

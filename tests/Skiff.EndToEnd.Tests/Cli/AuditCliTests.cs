@@ -45,6 +45,8 @@ public sealed class AuditCliTests : IAsyncLifetime, IDisposable
         }
         var refused = await RunAsync("cancel", "t_00000000000000000000000000");
         Assert.Equal(1, refused.ExitCode);
+        // Records are stored a few milliseconds after the answers (see AuditQueue).
+        await Eventually.UntilAsync(() => AuditRecordCountAsync(), n => n == 3, CommandDeadline, "3 audit records");
 
         var intact = await RunAsync("audit", "verify");
         var listed = await RunAsync("audit", "ls", "--action", "tasks.submit", "--since", "1h");
@@ -71,6 +73,14 @@ public sealed class AuditCliTests : IAsyncLifetime, IDisposable
                 ["SKIFF_API_KEY"] = AdminKey,
             }),
             CommandDeadline);
+
+    private async Task<long> AuditRecordCountAsync()
+    {
+        using var http = new HttpClient { BaseAddress = Server.BaseUri };
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", AdminKey);
+        var verification = System.Text.Json.Nodes.JsonNode.Parse(await http.GetStringAsync("audit/verify"))!;
+        return (long)verification["records"]!;
+    }
 
     private void Tamper(string sql)
     {

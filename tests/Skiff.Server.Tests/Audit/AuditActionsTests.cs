@@ -15,6 +15,8 @@ public sealed class AuditActionsTests
     [InlineData("/dead-letter/{taskId}/redrive", nameof(RedriveAsync), "deadletter.redrive")]
     [InlineData("/users/{userId}/keys/{keyId}", nameof(RevokeKeyAsync), "users.keys.revoke")]
     [InlineData("/secrets/{name}", nameof(PutSecretAsync), "secrets.put")]
+    [InlineData("/secrets/rotate-key", nameof(RotateKeyAsync), "secrets.rotatekey")]
+    [InlineData("/users/{userId}/quotas", nameof(SetQuotasAsync), "users.quotas.set")]
     public void Derive_NamedHandler_ResourceFromLiteralsVerbFromTheHandlersFirstWord(string pattern, string handler, string expected)
     {
         var method = typeof(AuditActionsTests).GetMethod(handler, System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!;
@@ -65,4 +67,8 @@ public sealed class AuditActionsTests
     private static Task RevokeKeyAsync() => Task.CompletedTask;
 
     private static Task PutSecretAsync() => Task.CompletedTask;
+
+    private static Task RotateKeyAsync() => Task.CompletedTask;
+
+    private static Task SetQuotasAsync() => Task.CompletedTask;
 }

@@ -1,3 +1,5 @@
+using System.Formats.Tar;
+using System.Globalization;
 using System.Text;
 
 namespace Skiff.Server.Tests.Hardening;
@@ -132,6 +134,95 @@ internal static class HostileCatalog
         yield return ("UTF-16LE with BOM", [.. Encoding.Unicode.GetPreamble(), .. Encoding.Unicode.GetBytes("{\"" + field + "\":\"x\"}")]);
         yield return ("UTF-32", Encoding.UTF32.GetBytes("{\"" + field + "\":1}"));
         yield return ("FF FE start", [0xFF, 0xFE, .. "{}"u8]);
+    }
+
+    /// <summary>
+    /// Where a hostile archive's entries try to write outside any extraction directory (through "../", an
+    /// absolute name, a symlink); none of these may exist after the run.
+    /// </summary>
+    public static IReadOnlyList<string> EscapePaths(int seed)
+    {
+        var name = "skiff-fuzz-escape-" + seed.ToString(CultureInfo.InvariantCulture);
+        return [Path.Combine(Path.GetTempPath(), name + "-dots"), Path.Combine(Path.GetTempPath(), name + "-absolute"), Path.Combine(Path.GetTempPath(), name + "-link")];
+    }
+
+    /// <summary>Bodies for endpoints that take archives (application/x-tar): broken, lying and escaping tarballs.</summary>
+    public static IEnumerable<(string Name, byte[] Body, bool CutOff)> ArchiveBodies(int seed, Random random)
+    {
+        var escapes = EscapePaths(seed);
+        var up = string.Concat(Enumerable.Repeat("../", 40));
+        (string, byte[])[] layout = [("oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}"u8.ToArray()), ("index.json", "{\"schemaVersion\":2,\"manifests\":[]}"u8.ToArray())];
+        yield return ("empty", [], false);
+        yield return ("random bytes", RandomBytes(random, 4096), false);
+        yield return ("JSON", "{}"u8.ToArray(), false);
+        yield return ("only end-of-archive blocks", new byte[1024], false);
+        yield return ("gzip magic, then noise", [0x1F, 0x8B, 0x08, .. RandomBytes(random, 512)], false);
+        yield return ("entry out through ../", Tar([.. layout, (up + escapes[0].TrimStart('/'), "escaped"u8.ToArray())]), false);
+        yield return ("entry with an absolute name", Tar([.. layout, (escapes[1], "escaped"u8.ToArray())]), false);
+        yield return ("file through a symlink out", Tar(layout, link: ("out", Path.GetDirectoryName(escapes[2])!), after: ("out/" + Path.GetFileName(escapes[2]), "escaped"u8.ToArray())), false);
+        yield return ("hard link to /etc/passwd", Tar(layout, hardLink: ("passwd", "/etc/passwd")), false);
+        yield return ("device node", Tar(layout, device: "null"), false);
+        var valid = Tar([.. layout, ("blobs/sha256/0000", "x"u8.ToArray())]);
+        yield return ("truncated in a header", valid[..100], false);
+        yield return ("truncated in the data", valid[..600], false);
+        var badChecksum = (byte[])valid.Clone();
+        badChecksum[148] ^= 0x7F; // The first header's checksum field.
+        yield return ("bad checksum", badChecksum, false);
+        yield return ("size claims 8 GB", SizeClaims8GB(valid), false);
+        yield return ("2 MB of zeros", new byte[2 * 1024 * 1024], true);
+    }
+
+    /// <summary>A small valid OCI layout tarball.</summary>
+    public static byte[] SmallLayoutTar() =>
+        Tar([("oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}"u8.ToArray()), ("index.json", "{\"schemaVersion\":2,\"manifests\":[]}"u8.ToArray())]);
+
+    /// <summary><paramref name="tar"/> whose first header's size field claims 8 GB.</summary>
+    public static byte[] SizeClaims8GB(byte[] tar)
+    {
+        var lying = (byte[])tar.Clone();
+        Encoding.ASCII.GetBytes("77777777777").CopyTo(lying, 124);
+        return lying;
+    }
+
+    private static byte[] RandomBytes(Random random, int count)
+    {
+        var bytes = new byte[count];
+        random.NextBytes(bytes);
+        return bytes;
+    }
+
+    private static byte[] Tar(
+        IEnumerable<(string Name, byte[] Data)> files,
+        (string Name, string Target)? link = null,
+        (string Name, byte[] Data)? after = null,
+        (string Name, string Target)? hardLink = null,
+        string? device = null)
+    {
+        using var stream = new MemoryStream();
+        using (var writer = new TarWriter(stream, TarEntryFormat.Pax, leaveOpen: true))
+        {
+            foreach (var (name, data) in files)
+            {
+                writer.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, name) { DataStream = new MemoryStream(data) });
+            }
+            if (link is { } symlink)
+            {
+                writer.WriteEntry(new PaxTarEntry(TarEntryType.SymbolicLink, symlink.Name) { LinkName = symlink.Target });
+            }
+            if (after is { } file)
+            {
+                writer.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, file.Name) { DataStream = new MemoryStream(file.Data) });
+            }
+            if (hardLink is { } hard)
+            {
+                writer.WriteEntry(new PaxTarEntry(TarEntryType.HardLink, hard.Name) { LinkName = hard.Target });
+            }
+            if (device is not null)
+            {
+                writer.WriteEntry(new PaxTarEntry(TarEntryType.CharacterDevice, device) { DeviceMajor = 1, DeviceMinor = 3 });
+            }
+        }
+        return stream.ToArray();
     }
 
     public static string Json(string value) => System.Text.Json.JsonSerializer.Serialize(value);

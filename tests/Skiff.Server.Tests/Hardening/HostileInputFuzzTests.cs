@@ -80,7 +80,8 @@ public sealed class HostileInputFuzzTests(ITestOutputHelper output)
 
         var requests = new HostileRequests(seed, server.AdminKey,
             realValues: new Dictionary<string, string> { ["taskId"] = realTask },
-            validBodies: new Dictionary<string, string> { ["POST /tasks"] = """{"command":["true"]}""" }).Generate(endpoints);
+            validBodies: new Dictionary<string, string> { ["POST /tasks"] = """{"command":["true"]}""" },
+            validQueries: new Dictionary<string, string> { ["POST /images"] = "name=fuzz-image:1" }).Generate(endpoints);
 
         // Reads, deletes and the rest first, then writes: a hostile delete can never meet what a write created.
         var phases = requests.GroupBy(r => r.Method is "POST" or "PUT" or "PATCH").OrderBy(g => g.Key).Select(g => g.ToList()).ToList();
@@ -125,6 +126,7 @@ public sealed class HostileInputFuzzTests(ITestOutputHelper output)
         {
             failures.Add($"store: {storeBefore} before, {storeAfter} after, but only {createdTasks} tasks were accepted (201)");
         }
+        failures.AddRange(HostileCatalog.EscapePaths(seed).Where(p => File.Exists(p) || Directory.Exists(p)).Select(p => $"an archive entry escaped to {p}"));
         Assert.True(failures.Count == 0,
             $"{failures.Count} failures in {outcomes.Count} requests (seed {seed}); the first {FailuresShown}:\n" + string.Join('\n', failures.Take(FailuresShown)));
         Assert.True(outcomes.Count >= MinimumRequests, $"only {outcomes.Count} requests generated");

@@ -57,6 +57,34 @@ public sealed class HostileInputRegressionTests(IdleServerFixture fixture)
         await Server.AssertHealthyAsync();
     }
 
+    /// <summary>Regression: TarReader reports a header whose size field lies as an InvalidOperationException, which escaped as a 500.</summary>
+    [Fact]
+    public async Task ImportImage_TarHeaderClaims8GB_400NamingTheBody()
+    {
+        using var content = new ByteArrayContent(HostileCatalog.SizeClaims8GB(HostileCatalog.SmallLayoutTar()));
+        content.Headers.ContentType = new("application/x-tar");
+
+        using var response = await Server.Client.PostAsync("/images?name=regression-lying-size:1", content);
+
+        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest, "body");
+        Assert.DoesNotContain("regression-lying-size", await Server.Client.GetStringAsync("/images"), StringComparison.Ordinal);
+    }
+
+    /// <summary>Regression: the image upload read the body itself and let Kestrel's framing errors escape as 500s.</summary>
+    [Theory]
+    [InlineData("zz")]
+    [InlineData("ffffffffffffffffff")]
+    public async Task ImportImage_BrokenChunkedFraming_400NotA500(string chunkSize)
+    {
+        var request = RawHttp.Latin1($"POST /images?name=regression-chunked:1 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nAuthorization: Bearer {Server.AdminKey}\r\n"
+            + $"Content-Type: application/x-tar\r\nTransfer-Encoding: chunked\r\n\r\n{chunkSize}\r\nabc\r\n0\r\n\r\n");
+
+        var response = await RawHttp.SendAsync(Server.BaseAddress, request, TimeSpan.FromSeconds(30));
+
+        Assert.True(response.Status == 400, response.Head);
+        await Server.AssertHealthyAsync();
+    }
+
     private Task<HttpResponseMessage> PostAsync(string path, byte[] body, HttpMethod? method = null)
     {
         var request = new HttpRequestMessage(method ?? HttpMethod.Post, path) { Content = new ByteArrayContent(body) };

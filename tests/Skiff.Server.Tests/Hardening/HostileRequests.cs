@@ -17,6 +17,12 @@ internal sealed record BodyField(string Name, Type Type);
 /// <summary>One route and method the server maps, as found in its <see cref="EndpointDataSource"/>.</summary>
 internal sealed record FuzzEndpoint(string Method, RoutePattern Pattern, IReadOnlyList<BodyField> Fields)
 {
+    /// <summary>The body media types the endpoint declares (Accepts), e.g. application/x-tar; empty: JSON or none.</summary>
+    public IReadOnlyList<string> ContentTypes { get; init; } = [];
+
+    /// <summary>Declared media types that are not JSON: their bodies are fuzzed as bytes, not as fields.</summary>
+    public IEnumerable<string> BinaryContentTypes => ContentTypes.Where(c => !c.Contains("json", StringComparison.OrdinalIgnoreCase));
+
     /// <summary>"/tasks/{taskId}/cancel": the pattern without trailing '/'.</summary>
     public string Route { get; } = "/" + string.Join('/', Pattern.PathSegments.Select(s => string.Concat(s.Parts.Select(PartText))));
 
@@ -28,10 +34,17 @@ internal sealed record FuzzEndpoint(string Method, RoutePattern Pattern, IReadOn
     public static IReadOnlyList<FuzzEndpoint> Discover(EndpointDataSource source, JsonSerializerOptions json) =>
         source.Endpoints.OfType<RouteEndpoint>()
             .SelectMany(e => (e.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods ?? ["GET", "POST", "PUT", "DELETE"])
-                .Select(method => new FuzzEndpoint(method, e.RoutePattern, FieldsOf(e.Metadata.GetMetadata<IAcceptsMetadata>()?.RequestType, json))))
+                .Select(method => Create(method, e.RoutePattern, e.Metadata.GetMetadata<IAcceptsMetadata>(), json)))
             .DistinctBy(e => (e.Method, e.Route))
             .OrderBy(e => e.Route, StringComparer.Ordinal).ThenBy(e => e.Method, StringComparer.Ordinal)
             .ToList();
+
+    private static FuzzEndpoint Create(string method, RoutePattern pattern, IAcceptsMetadata? accepts, JsonSerializerOptions json)
+    {
+        var types = accepts?.ContentTypes ?? [];
+        var takesJson = types.Count == 0 || types.Any(t => t.Contains("json", StringComparison.OrdinalIgnoreCase));
+        return new FuzzEndpoint(method, pattern, takesJson ? FieldsOf(accepts?.RequestType, json) : []) { ContentTypes = types };
+    }
 
     private static string PartText(RoutePatternPart part) => part switch
     {
@@ -44,7 +57,7 @@ internal sealed record FuzzEndpoint(string Method, RoutePattern Pattern, IReadOn
     /// <summary>The body's fields as the server's own serializer names them; reflection when it does not know the type.</summary>
     private static List<BodyField> FieldsOf(Type? type, JsonSerializerOptions json)
     {
-        if (type is null || type == typeof(object))
+        if (type is null || type == typeof(object) || typeof(Stream).IsAssignableFrom(type) || type == typeof(byte[]))
         {
             return [];
         }
@@ -114,7 +127,12 @@ internal sealed record HostileRequest(FuzzEndpoint Endpoint, string Method, stri
 /// Generates the hostile requests for a set of endpoints, deterministically from a seed: every path parameter,
 /// query, header, credential and body family in <see cref="HostileCatalog"/>, plus seeded random mutations.
 /// </summary>
-internal sealed class HostileRequests(int seed, string adminKey, IReadOnlyDictionary<string, string> realValues, IReadOnlyDictionary<string, string> validBodies)
+internal sealed class HostileRequests(
+    int seed,
+    string adminKey,
+    IReadOnlyDictionary<string, string> realValues,
+    IReadOnlyDictionary<string, string> validBodies,
+    IReadOnlyDictionary<string, string> validQueries)
 {
     /// <summary>A parameter value that names nothing: the request then fails on what the test varies, not on a lookup.</summary>
     public const string Nothing = "no-such-thing";
@@ -172,6 +190,10 @@ internal sealed class HostileRequests(int seed, string adminKey, IReadOnlyDictio
         }
         return path.Length == 0 ? "/" : path.ToString();
     }
+
+    /// <summary>The query an endpoint needs before it reads its body (POST /images?name=...), when the test knows one.</summary>
+    private string WithValidQuery(FuzzEndpoint endpoint, string path) =>
+        validQueries.TryGetValue($"{endpoint.Method} {endpoint.Route}", out var query) ? path + "?" + query : path;
 
     private byte[]? BaseBody(FuzzEndpoint endpoint) =>
         validBodies.TryGetValue($"{endpoint.Method} {endpoint.Route}", out var body) ? Encoding.UTF8.GetBytes(body) : endpoint.TakesBody ? "{}"u8.ToArray() : null;
@@ -255,7 +277,14 @@ internal sealed class HostileRequests(int seed, string adminKey, IReadOnlyDictio
 
     private IEnumerable<HostileRequest> Bodies(FuzzEndpoint endpoint)
     {
-        var path = Path(endpoint);
+        var path = WithValidQuery(endpoint, Path(endpoint));
+        foreach (var contentType in endpoint.BinaryContentTypes)
+        {
+            foreach (var (name, body, cutOff) in HostileCatalog.ArchiveBodies(seed, _random))
+            {
+                yield return New(endpoint, path, $"{contentType}: {name}", body, contentType) with { MayBeCutOff = cutOff };
+            }
+        }
         var firstField = endpoint.Fields.Count > 0 ? endpoint.Fields[0].Name : "name";
         var baseBody = validBodies.GetValueOrDefault($"{endpoint.Method} {endpoint.Route}") ?? "{}";
         foreach (var body in HostileCatalog.MalformedBodies)
@@ -355,7 +384,7 @@ internal sealed class HostileRequests(int seed, string adminKey, IReadOnlyDictio
         {
             yield return Raw(endpoint, endpoint.Method, path, "raw bytes in the path", authenticated: true, extraHeaders: "", body: BaseBody(endpoint));
         }
-        var plain = Path(endpoint);
+        var plain = WithValidQuery(endpoint, Path(endpoint));
         yield return Raw(endpoint, endpoint.Method, plain, "raw bytes in a header", true, "X-Note: \u00ff\u00fe\u00c0\u00af\r\n", BaseBody(endpoint));
         yield return Raw(endpoint, endpoint.Method, plain, "raw bytes in the key", false, "Authorization: Bearer \u00c3\u0028\u00ff\r\n", BaseBody(endpoint));
         yield return Raw(endpoint, endpoint.Method, plain, "NUL in a header", true, "X-Note: a\u0000b\r\n", BaseBody(endpoint));
@@ -365,6 +394,7 @@ internal sealed class HostileRequests(int seed, string adminKey, IReadOnlyDictio
             yield break;
         }
         var json = "{\"a\":1}";
+        var type = endpoint.BinaryContentTypes.FirstOrDefault() ?? "application/json";
         foreach (var (name, framing) in new[]
         {
             ("bad chunk size", "Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n"),
@@ -379,7 +409,7 @@ internal sealed class HostileRequests(int seed, string adminKey, IReadOnlyDictio
             ("length shorter than body", $"Content-Length: 3\r\n\r\n{json}"),
         })
         {
-            yield return Raw(endpoint, endpoint.Method, plain, "framing: " + name, true, "Content-Type: application/json\r\n" + framing, body: null);
+            yield return Raw(endpoint, endpoint.Method, plain, "framing: " + name, true, $"Content-Type: {type}\r\n" + framing, body: null);
         }
     }
 
