@@ -66,7 +66,8 @@ internal sealed class LayerExtractor
                 throw ImageStoreException.Invalid($"body: {what} does not match its uncompressed digest {ImageArchive.Shorten(expected)} (got {diffId})");
             }
         }
-        catch (Exception e) when (e is InvalidDataException or EndOfStreamException or FormatException)
+        // TarReader reports a header that lies about its size as an InvalidOperationException.
+        catch (Exception e) when (e is InvalidDataException or EndOfStreamException or FormatException or InvalidOperationException)
         {
             throw ImageStoreException.Invalid($"body: {what} is not a readable tar or tar.gz stream ({e.Message})", e);
         }

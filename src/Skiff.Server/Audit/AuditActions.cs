@@ -15,12 +15,14 @@ internal sealed record AuditActionMetadata(string Action);
 /// Stable action names for the audit log, derived once per endpoint so endpoints mapped later get one without
 /// any audit code: <c>{resource}.{verb}</c>, where the resource is the route's literal segments (dashes
 /// dropped) and the verb is the first word of the handler method's name (<c>SubmitAsync</c> → submit,
-/// <c>CreateKeyAsync</c> → create, <c>RevokeKeyAsync</c> → revoke). A trailing literal that is the verb itself is
-/// not repeated, and one spelling the handler's whole name is the verb. So: POST /tasks → tasks.submit, POST /tasks/{taskId}/cancel → tasks.cancel, POST
-/// /dead-letter/{taskId}/redrive → deadletter.redrive, POST /users → users.create, DELETE
-/// /users/{userId}/keys/{keyId} → users.keys.revoke, POST /secrets/rotate-key → secrets.rotatekey. A lambda handler has no useful name: the verb then comes
-/// from the HTTP method (POST create, PUT put, PATCH update, DELETE delete), or from a trailing literal after a
-/// parameter (POST /x/{id}/restart → x.restart). <see cref="WithAuditAction"/> overrides all of this.
+/// <c>CreateKeyAsync</c> → create, <c>RevokeKeyAsync</c> → revoke). A trailing literal that is the verb, or
+/// the handler's whole name, is the verb and not repeated in the resource. So: POST /tasks → tasks.submit,
+/// POST /tasks/{taskId}/cancel → tasks.cancel, POST /dead-letter/{taskId}/redrive → deadletter.redrive,
+/// POST /users → users.create, DELETE /users/{userId}/keys/{keyId} → users.keys.revoke, POST
+/// /secrets/rotate-key (RotateKeyAsync) → secrets.rotatekey. A lambda handler has no useful name: the verb
+/// then comes from the HTTP method (POST create, PUT put, PATCH update, DELETE delete), or from a trailing
+/// literal after a parameter (POST /x/{id}/restart → x.restart). <see cref="WithAuditAction"/> overrides all
+/// of this.
 /// </summary>
 internal static class AuditActions
 {
