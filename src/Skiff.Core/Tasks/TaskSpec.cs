@@ -15,6 +15,16 @@ public sealed record TaskSpec
     public int MemoryMb { get; init; } = TaskDefaults.MemoryMb;
     public int MaxAttempts { get; init; } = TaskDefaults.MaxAttempts;
     public string Network { get; init; } = TaskDefaults.Network;
+
+    /// <summary>The most processes (threads included) the task may have at once.</summary>
+    public int PidsLimit { get; init; } = TaskDefaults.PidsLimit;
+
+    /// <summary>The size cap of the task's writable scratch space (its /tmp).</summary>
+    public int EphemeralStorageMb { get; init; } = TaskDefaults.EphemeralStorageMb;
+
+    /// <summary>Numeric <c>"uid"</c> or <c>"uid:gid"</c> (see <see cref="TaskUser"/>).</summary>
+    public string User { get; init; } = TaskDefaults.User;
+
     public IReadOnlyDictionary<string, string> Env { get; init; } = Empty;
 
     /// <summary>Environment variable name → secret name. Only names: values are resolved when an attempt starts.</summary>
@@ -57,6 +67,22 @@ public static class TaskDefaults
     public const int MaxMaxAttempts = 10;
     public const int MaxMetadataBytes = 8 * 1024;
     public const int MaxCommandArgs = 1024;
+    public const int PidsLimit = 256;
+    public const int EphemeralStorageMb = 1024;
+    public const uint NobodyId = 65534;
+    public const string User = "65534:65534";
+}
+
+/// <summary>Per-task limits that depend on the server's configuration, checked at submission.</summary>
+public sealed record TaskLimits
+{
+    public static readonly TaskLimits Default = new();
+
+    public int MaxPidsPerTask { get; init; } = 4096;
+    public int MaxEphemeralStorageMb { get; init; } = 65_536;
+
+    /// <summary>Whether a task may run as root (uid or gid 0) inside its container.</summary>
+    public bool AllowRootTasks { get; init; }
 }
 
 public static class LaneNames

@@ -7,8 +7,12 @@ namespace Skiff.Core.Validation;
 
 public static class TaskSpecValidator
 {
-    public static ValidationErrors Validate(TaskSpec spec)
+    public static ValidationErrors Validate(TaskSpec spec) => Validate(spec, TaskLimits.Default);
+
+    /// <summary>Validates <paramref name="spec"/> against fixed rules and this server's <paramref name="limits"/>.</summary>
+    public static ValidationErrors Validate(TaskSpec spec, TaskLimits limits)
     {
+        ArgumentNullException.ThrowIfNull(limits);
         var errors = new ValidationErrors();
         var hasType = spec.Type is not null;
         var hasCommand = spec.Command is not null;
@@ -52,6 +56,16 @@ public static class TaskSpecValidator
         Range(errors, "cpu", spec.Cpu, TaskDefaults.MinCpu, TaskDefaults.MaxCpu);
         Range(errors, "memoryMb", spec.MemoryMb, TaskDefaults.MinMemoryMb, TaskDefaults.MaxMemoryMb);
         Range(errors, "maxAttempts", spec.MaxAttempts, TaskDefaults.MinMaxAttempts, TaskDefaults.MaxMaxAttempts);
+        Range(errors, "pidsLimit", spec.PidsLimit, 1, limits.MaxPidsPerTask);
+        Range(errors, "ephemeralStorageMb", spec.EphemeralStorageMb, 1, limits.MaxEphemeralStorageMb);
+        if (!TaskUser.TryParse(spec.User, out var user))
+        {
+            errors.Add("user", $"must be a numeric uid or uid:gid such as \"{TaskDefaults.User}\" (got \"{Truncate(spec.User ?? "")}\")");
+        }
+        else if (user.IsRoot && !limits.AllowRootTasks)
+        {
+            errors.Add("user", "uid 0 and gid 0 (root) are not allowed on this server (Skiff:AllowRootTasks)");
+        }
         if (spec.Network is not ("none" or "host"))
         {
             errors.Add("network", "must be 'none' or 'host'");

@@ -7,7 +7,6 @@ namespace Skiff.Runtime.Containers;
 /// <summary>Generates the hardened config.json for one attempt.</summary>
 internal static class OciSpecBuilder
 {
-    public const uint NobodyId = 65534;
     public const string TiniInside = "/.skiff/tini";
     public const string WorkInside = "/work";
     public const string OutputInside = "/output";
@@ -64,7 +63,7 @@ internal static class OciSpecBuilder
         {
             Process = new OciProcess
             {
-                User = new OciUser(NobodyId, NobodyId),
+                User = new OciUser(request.User.Uid, request.User.Gid),
                 Args = [TiniInside, "--", .. request.Command],
                 Env = BuildEnvironment(request),
                 Cwd = WorkInside,
@@ -84,7 +83,7 @@ internal static class OciSpecBuilder
                 new("/dev/shm", "tmpfs", "shm", ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]),
                 new("/dev/mqueue", "mqueue", "mqueue", ["nosuid", "noexec", "nodev"]),
                 new("/sys", "sysfs", "sysfs", ["nosuid", "noexec", "nodev", "ro"]),
-                new("/tmp", "tmpfs", "tmpfs", ["nosuid", "nodev", "mode=1777", $"size={options.TmpfsSizeMb.ToString(CultureInfo.InvariantCulture)}m"]),
+                new("/tmp", "tmpfs", "tmpfs", ["nosuid", "nodev", "mode=1777", $"size={request.EphemeralStorageMb.ToString(CultureInfo.InvariantCulture)}m"]),
                 new(WorkInside, "bind", request.WorkDirectory, ["rbind", "rw", "nosuid", "nodev"]),
                 new(OutputInside, "bind", request.OutputDirectory, ["rbind", "rw", "nosuid", "nodev"]),
                 new(TiniInside, "bind", options.TiniPath, ["bind", "ro", "nosuid", "nodev"]),
@@ -100,7 +99,7 @@ internal static class OciSpecBuilder
                     Devices = [new OciDeviceRule(Allow: false, "rwm")],
                     Memory = new OciMemory { Limit = memoryBytes, Swap = swapAccounted ? memoryBytes : null },
                     Cpu = new OciCpu(CpuQuota(request.Cpu), CpuPeriodMicroseconds),
-                    Pids = new OciPids(options.PidsLimit),
+                    Pids = new OciPids(request.PidsLimit),
                 },
                 MaskedPaths = MaskedPaths,
                 ReadonlyPaths = ReadonlyPaths,

@@ -11,11 +11,11 @@ namespace Skiff.Runtime.Containers;
 /// <summary>
 /// Runs each attempt in its own OCI container under runc: new pid, mount, ipc, uts and (unless the task asks
 /// for the host's) network namespaces, cgroup limits on cpu, memory and pids, a read-only root, no
-/// capabilities, no new privileges, a seccomp deny-list, uid/gid 65534, tini as pid 1.
+/// capabilities, no new privileges, a seccomp deny-list, the task's uid/gid (65534 unless it asks), tini as pid 1.
 /// </summary>
 /// <remarks>
 /// <para>The container's root is its image's rootfs, shared read-only by all its tasks; the attempt's work
-/// and output directories are bind-mounted at /work and /output, /tmp is a size-capped tmpfs.</para>
+/// and output directories are bind-mounted at /work and /output, /tmp is a tmpfs capped at the task's ephemeralStorageMb.</para>
 /// <para><c>runc run</c> stays attached: its stdout and stderr are the container's, so output flows through
 /// the same <see cref="OutputPump"/> as for plain processes. <c>--keep</c> leaves the stopped container
 /// (and so its cgroup) in place long enough to read usage and OOM kills; the attempt always ends with
@@ -51,8 +51,6 @@ public sealed class RuncExecutor : ITaskExecutor
         ArgumentNullException.ThrowIfNull(options);
         ArgumentException.ThrowIfNullOrEmpty(options.StateRoot);
         ArgumentException.ThrowIfNullOrEmpty(options.ImagesDirectory);
-        ArgumentOutOfRangeException.ThrowIfLessThan(options.PidsLimit, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(options.TmpfsSizeMb, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.OpenFilesLimit, 64);
         _options = options;
         _timeProvider = options.TimeProvider;
@@ -193,12 +191,12 @@ public sealed class RuncExecutor : ITaskExecutor
         {
             return $"cannot write the container bundle: {e.Message}";
         }
-        // The task runs as nobody; its two writable directories must be its own.
+        // The task runs as its user (nobody by default); its two writable directories must be its own.
         foreach (var directory in (string[])[request.WorkDirectory, request.OutputDirectory])
         {
-            if (NativeMethods.Chown(directory, OciSpecBuilder.NobodyId, OciSpecBuilder.NobodyId) != 0)
+            if (NativeMethods.Chown(directory, request.User.Uid, request.User.Gid) != 0)
             {
-                return $"cannot give {directory} to uid {OciSpecBuilder.NobodyId}: errno {Marshal.GetLastPInvokeError()}";
+                return $"cannot give {directory} to {request.User}: errno {Marshal.GetLastPInvokeError()}";
             }
         }
         return null;
@@ -427,9 +425,9 @@ public sealed class RuncExecutor : ITaskExecutor
         {
             return $"task id '{request.TaskId}' cannot name a container";
         }
-        if (request.MemoryMb < 4 || request.Cpu < 1)
+        if (request.MemoryMb < 4 || request.Cpu < 1 || request.PidsLimit < 1 || request.EphemeralStorageMb < 1)
         {
-            return $"impossible limits: cpu {request.Cpu}, memory {request.MemoryMb} MiB";
+            return $"impossible limits: cpu {request.Cpu}, memory {request.MemoryMb} MiB, pids {request.PidsLimit}, ephemeral storage {request.EphemeralStorageMb} MiB";
         }
         foreach (var directory in (string[])[request.WorkDirectory, request.OutputDirectory])
         {

@@ -28,12 +28,6 @@ public sealed record RuncOptions
     /// </summary>
     public Images.ImageStore? Images { get; init; }
 
-    /// <summary>The most processes (threads included) one container may have.</summary>
-    public int PidsLimit { get; init; } = 256;
-
-    /// <summary>The size cap of each container's /tmp (a tmpfs, charged to the container's memory).</summary>
-    public int TmpfsSizeMb { get; init; } = 1024;
-
     /// <summary>The open-files limit inside containers (soft and hard); root here cannot raise it above 20000.</summary>
     public int OpenFilesLimit { get; init; } = 4096;
 

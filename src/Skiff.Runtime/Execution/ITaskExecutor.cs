@@ -43,6 +43,12 @@ public sealed record ExecutionRequest
     public int Cpu { get; init; } = TaskDefaults.Cpu;
     public int MemoryMb { get; init; } = TaskDefaults.MemoryMb;
     public string Network { get; init; } = TaskDefaults.Network;
+    /// <summary>The most processes (threads included) the attempt may have; isolating executors only.</summary>
+    public int PidsLimit { get; init; } = TaskDefaults.PidsLimit;
+    /// <summary>The size cap of the attempt's /tmp; isolating executors only.</summary>
+    public int EphemeralStorageMb { get; init; } = TaskDefaults.EphemeralStorageMb;
+    /// <summary>Who the attempt runs as; isolating executors only (a plain process runs as the server).</summary>
+    public TaskUser User { get; init; } = TaskUser.Default;
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(TaskDefaults.TimeoutSeconds);
     /// <summary>The attempt's working directory (created by the caller, empty).</summary>
     public required string WorkDirectory { get; init; }

@@ -10,7 +10,7 @@ namespace Skiff.Runtime.Execution;
 /// Runs each attempt as a plain child process of the server, for development and trusted single-user setups.
 /// </summary>
 /// <remarks>
-/// <para>No isolation: the request's image, cpu, memory and network are ignored, the task sees the host's
+/// <para>No isolation: the request's image, cpu, memory, network, pids limit, ephemeral storage and user are ignored, the task sees the host's
 /// file system and network and runs as the server's user. The runc executor applies them.</para>
 /// <para>The environment is built from scratch (PATH, HOME, LANG, the .NET host location, the request's
 /// variables and SKIFF_*) so the server's own secrets never reach a task.</para>

@@ -19,6 +19,10 @@ public sealed record TaskRequest
     public int? MemoryMb { get; init; }
     public int? MaxAttempts { get; init; }
     public string? Network { get; init; }
+    public int? PidsLimit { get; init; }
+    public int? EphemeralStorageMb { get; init; }
+    /// <summary>Numeric "uid" or "uid:gid"; root only where the server allows it.</summary>
+    public string? User { get; init; }
     public Dictionary<string, string>? Env { get; init; }
     /// <summary>Environment variable name → secret name (the caller's own, else a shared one).</summary>
     public Dictionary<string, string>? Secrets { get; init; }
@@ -43,6 +47,9 @@ public sealed record TaskDocument
     public int Cpu { get; init; }
     public int MemoryMb { get; init; }
     public required string Network { get; init; }
+    public int PidsLimit { get; init; }
+    public int EphemeralStorageMb { get; init; }
+    public required string User { get; init; }
     public int Attempts { get; init; }
     public int MaxAttempts { get; init; }
     public DateTimeOffset CreatedAt { get; init; }
@@ -76,6 +83,9 @@ public sealed record TaskDocument
         Cpu = task.Spec.Cpu,
         MemoryMb = task.Spec.MemoryMb,
         Network = task.Spec.Network,
+        PidsLimit = task.Spec.PidsLimit,
+        EphemeralStorageMb = task.Spec.EphemeralStorageMb,
+        User = task.Spec.User,
         Attempts = task.Attempts,
         MaxAttempts = task.Spec.MaxAttempts,
         // A fresh task is precise in memory but stored to the millisecond: answer what GET will answer.

@@ -5,9 +5,11 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 using Skiff.Core.Tasks;
 using Skiff.Core.Validation;
 using Skiff.Server.Auth;
+using Skiff.Server.Hosting;
 using Skiff.Server.Scheduling;
 using Skiff.Server.Quotas;
 using Skiff.Server.Secrets;
@@ -46,14 +48,14 @@ internal static class TaskEndpoints
     }
 
     private static async Task<IResult> SubmitAsync(HttpContext context, TaskService service, SecretService secrets, UserQuotas quotas, DispatchQueue queue,
-        Images.SubmitImageCheck images)
+        Images.SubmitImageCheck images, IOptions<SkiffOptions> options)
     {
         var (body, problem) = await JsonBody.ReadAsync(context.Request, ApiJson.Default.TaskRequest);
         if (problem is not null)
         {
             return problem;
         }
-        var (spec, errors) = ToSpec(body!);
+        var (spec, errors) = ToSpec(body!, options.Value.TaskLimits);
         var idempotencyKey = context.Request.Headers["Idempotency-Key"].ToString();
         if (idempotencyKey.Length > MaxIdempotencyKeyLength)
         {
@@ -80,7 +82,7 @@ internal static class TaskEndpoints
     }
 
     /// <summary>Maps the request onto a spec (defaults filled in) and validates it; every error at once.</summary>
-    internal static (TaskSpec Spec, ValidationErrors Errors) ToSpec(TaskRequest body)
+    internal static (TaskSpec Spec, ValidationErrors Errors) ToSpec(TaskRequest body, TaskLimits limits)
     {
         var errors = new ValidationErrors();
         var parameters = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -116,11 +118,14 @@ internal static class TaskEndpoints
             MemoryMb = body.MemoryMb ?? TaskDefaults.MemoryMb,
             MaxAttempts = body.MaxAttempts ?? TaskDefaults.MaxAttempts,
             Network = body.Network ?? TaskDefaults.Network,
+            PidsLimit = body.PidsLimit ?? TaskDefaults.PidsLimit,
+            EphemeralStorageMb = body.EphemeralStorageMb ?? TaskDefaults.EphemeralStorageMb,
+            User = body.User ?? TaskDefaults.User,
             Env = body.Env ?? [],
             Secrets = body.Secrets ?? [],
             Metadata = body.Metadata ?? [],
         };
-        var specErrors = TaskSpecValidator.Validate(spec);
+        var specErrors = TaskSpecValidator.Validate(spec, limits);
         foreach (var (field, messages) in specErrors.ToDictionary())
         {
             foreach (var message in messages)
@@ -153,9 +158,9 @@ internal static class TaskEndpoints
                 errors.Add("status", $"must be one of {TaskStateNames.AllNames}");
             }
         }
-        var priority = IntParameter(query, "priority", TaskDefaults.MinPriority, TaskDefaults.MaxPriority, errors);
-        var limit = IntParameter(query, "limit", 1, MaxPageSize, errors) ?? DefaultPageSize;
-        var cursor = CursorParameter(query, errors);
+        var priority = QueryParameters.Int(query, "priority", TaskDefaults.MinPriority, TaskDefaults.MaxPriority, errors);
+        var limit = QueryParameters.Int(query, "limit", 1, MaxPageSize, errors) ?? DefaultPageSize;
+        var cursor = QueryParameters.Cursor(query, errors);
         var userId = query["userId"].ToString();
         if (!errors.IsValid)
         {
@@ -281,8 +286,8 @@ internal static class TaskEndpoints
     private static async Task<IResult> DeadLetterAsync(HttpContext context, TaskService service)
     {
         var errors = new ValidationErrors();
-        var limit = IntParameter(context.Request.Query, "limit", 1, MaxPageSize, errors) ?? DefaultPageSize;
-        var cursor = CursorParameter(context.Request.Query, errors);
+        var limit = QueryParameters.Int(context.Request.Query, "limit", 1, MaxPageSize, errors) ?? DefaultPageSize;
+        var cursor = QueryParameters.Cursor(context.Request.Query, errors);
         if (!errors.IsValid)
         {
             return Problems.Validation(errors);
@@ -309,34 +314,4 @@ internal static class TaskEndpoints
     private static IResult NotFound(string taskId) => Problems.NotFound($"taskId: no task '{Shorten(taskId)}'");
 
     private static string Shorten(string value) => value.Length <= 64 ? value : value[..64] + "…";
-
-    private static int? IntParameter(IQueryCollection query, string name, int min, int max, ValidationErrors errors)
-    {
-        var text = query[name].ToString();
-        if (text.Length == 0)
-        {
-            return null;
-        }
-        if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) || value < min || value > max)
-        {
-            errors.Add(name, $"must be an integer between {min} and {max}");
-            return null;
-        }
-        return value;
-    }
-
-    private static long? CursorParameter(IQueryCollection query, ValidationErrors errors)
-    {
-        var text = query["cursor"].ToString();
-        if (text.Length == 0)
-        {
-            return null;
-        }
-        if (!long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var cursor) || cursor <= 0)
-        {
-            errors.Add("cursor", "is not a cursor returned by this API");
-            return null;
-        }
-        return cursor;
-    }
 }

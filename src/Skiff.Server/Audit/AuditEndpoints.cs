@@ -50,8 +50,8 @@ internal static partial class AuditEndpoints
         {
             errors.Add("until", "must be later than since");
         }
-        var limit = LimitParameter(query, errors);
-        var cursor = CursorParameter(query, errors);
+        var limit = QueryParameters.Int(query, "limit", 1, MaxPageSize, errors) ?? DefaultPageSize;
+        var cursor = QueryParameters.Cursor(query, errors);
         if (!errors.IsValid)
         {
             return Problems.Validation(errors);
@@ -85,36 +85,6 @@ internal static partial class AuditEndpoints
             return null;
         }
         return value;
-    }
-
-    private static int LimitParameter(IQueryCollection query, ValidationErrors errors)
-    {
-        var text = query["limit"].ToString();
-        if (text.Length == 0)
-        {
-            return DefaultPageSize;
-        }
-        if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) || value is < 1 or > MaxPageSize)
-        {
-            errors.Add("limit", $"must be an integer between 1 and {MaxPageSize}");
-            return DefaultPageSize;
-        }
-        return value;
-    }
-
-    private static long? CursorParameter(IQueryCollection query, ValidationErrors errors)
-    {
-        var text = query["cursor"].ToString();
-        if (text.Length == 0)
-        {
-            return null;
-        }
-        if (!long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var cursor) || cursor <= 0)
-        {
-            errors.Add("cursor", "is not a cursor returned by this API");
-            return null;
-        }
-        return cursor;
     }
 
     [GeneratedRegex("^[a-z0-9]+(\\.[a-z0-9]+)*$")]

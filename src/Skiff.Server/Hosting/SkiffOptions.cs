@@ -74,6 +74,25 @@ public sealed class SkiffOptions
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
     public TimeSpan ShutdownGrace { get; set; } = TimeSpan.FromSeconds(20);
 
+    /// <summary>The highest <c>pidsLimit</c> a task may ask for.</summary>
+    [Range(1, 4_194_304)]
+    public int MaxPidsPerTask { get; set; } = 4096;
+
+    /// <summary>The highest <c>ephemeralStorageMb</c> a task may ask for.</summary>
+    [Range(1, 16_777_216)]
+    public int MaxEphemeralStorageMb { get; set; } = 65_536;
+
+    /// <summary>Whether a task may ask to run as root (uid or gid 0) inside its container.</summary>
+    public bool AllowRootTasks { get; set; }
+
+    /// <summary>The per-task limits submissions are checked against.</summary>
+    internal Core.Tasks.TaskLimits TaskLimits => new()
+    {
+        MaxPidsPerTask = MaxPidsPerTask,
+        MaxEphemeralStorageMb = MaxEphemeralStorageMb,
+        AllowRootTasks = AllowRootTasks,
+    };
+
     /// <summary>argv prefix that runs the skiff CLI, for built-in workloads. Empty: this process.</summary>
     public string[] SkiffCommand { get; set; } = [];
 

@@ -74,6 +74,10 @@ internal sealed class AttemptRunner(
                 Cpu = task.Spec.Cpu,
                 MemoryMb = task.Spec.MemoryMb,
                 Network = task.Spec.Network,
+                PidsLimit = task.Spec.PidsLimit,
+                EphemeralStorageMb = task.Spec.EphemeralStorageMb,
+                // Validated at submission; anything else falls to the least privileged identity, never root.
+                User = TaskUser.TryParse(task.Spec.User, out var user) ? user : TaskUser.Default,
                 Timeout = TimeSpan.FromSeconds(task.Spec.TimeoutSeconds),
                 WorkDirectory = Path.GetFullPath(work),
                 OutputDirectory = Path.GetFullPath(output),

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Skiff.Core.Tasks;
 using Skiff.Runtime.Containers;
 using Skiff.Runtime.Execution;
 
@@ -6,7 +7,7 @@ namespace Skiff.Runtime.Tests.Containers;
 
 public sealed class OciSpecBuilderTests
 {
-    private static readonly RuncOptions Options = new() { StateRoot = "/data/runc", ImagesDirectory = "/data/images", PidsLimit = 100 };
+    private static readonly RuncOptions Options = new() { StateRoot = "/data/runc", ImagesDirectory = "/data/images" };
 
     private static JsonElement Generate(ExecutionRequest request)
     {
@@ -36,6 +37,7 @@ public sealed class OciSpecBuilderTests
         Assert.False(process.GetProperty("terminal").GetBoolean());
         Assert.True(process.GetProperty("noNewPrivileges").GetBoolean());
         Assert.Equal(65534u, process.GetProperty("user").GetProperty("uid").GetUInt32());
+        Assert.Equal(65534u, process.GetProperty("user").GetProperty("gid").GetUInt32());
         Assert.Equal(["/.skiff/tini", "--", "echo", "hi"], process.GetProperty("args").EnumerateArray().Select(a => a.GetString()));
         Assert.Contains("SKIFF_ATTEMPT=2", process.GetProperty("env").EnumerateArray().Select(e => e.GetString()));
         Assert.All(process.GetProperty("capabilities").EnumerateObject(), set => Assert.Equal(0, set.Value.GetArrayLength()));
@@ -53,7 +55,7 @@ public sealed class OciSpecBuilderTests
         Assert.Equal(100L << 20, resources.GetProperty("memory").GetProperty("swap").GetInt64());
         Assert.Equal(25000, resources.GetProperty("cpu").GetProperty("quota").GetInt64());
         Assert.Equal(100000, resources.GetProperty("cpu").GetProperty("period").GetInt64());
-        Assert.Equal(100, resources.GetProperty("pids").GetProperty("limit").GetInt64());
+        Assert.Equal(TaskDefaults.PidsLimit, resources.GetProperty("pids").GetProperty("limit").GetInt64());
         Assert.Contains("/proc/kcore", linux.GetProperty("maskedPaths").EnumerateArray().Select(p => p.GetString()));
         Assert.Contains("/proc/sys", linux.GetProperty("readonlyPaths").EnumerateArray().Select(p => p.GetString()));
         var seccomp = linux.GetProperty("seccomp");
@@ -73,6 +75,22 @@ public sealed class OciSpecBuilderTests
         var spec = Generate(Request(network: "host"));
 
         Assert.DoesNotContain("network", spec.GetProperty("linux").GetProperty("namespaces").EnumerateArray().Select(n => n.GetProperty("type").GetString()));
+    }
+
+    [Fact]
+    public void Build_TaskLimits_MapToPidsTmpfsSizeAndProcessUser()
+    {
+        var spec = Generate(Request() with { PidsLimit = 20, EphemeralStorageMb = 4, User = new TaskUser(1000, 1001) });
+
+        Assert.Equal(20, spec.GetProperty("linux").GetProperty("resources").GetProperty("pids").GetProperty("limit").GetInt64());
+        var user = spec.GetProperty("process").GetProperty("user");
+        Assert.Equal(1000u, user.GetProperty("uid").GetUInt32());
+        Assert.Equal(1001u, user.GetProperty("gid").GetUInt32());
+        var tmp = spec.GetProperty("mounts").EnumerateArray().Single(m => m.GetProperty("destination").GetString() == "/tmp");
+        var options = tmp.GetProperty("options").EnumerateArray().Select(o => o.GetString()).ToList();
+        Assert.Equal("tmpfs", tmp.GetProperty("type").GetString());
+        Assert.Contains("size=4m", options);
+        Assert.Single(options, o => o!.StartsWith("size=", StringComparison.Ordinal));
     }
 
     [Theory]

@@ -158,7 +158,7 @@ public sealed class RuncExecutorTests : IDisposable
         Assert.DoesNotContain("root-writable", lines);
         Assert.DoesNotContain("etc-writable", lines);
         Assert.Contains("scratch-writable", lines);
-        Assert.Contains($"tmp {_fixture.Options.TmpfsSizeMb}", lines);
+        Assert.Contains($"tmp {TaskDefaults.EphemeralStorageMb}", lines);
         Assert.False(File.Exists(Path.Combine(BusyboxImage.RootfsPath(_fixture.Options.ImagesDirectory), "bin", "x")));
     }
 
@@ -252,7 +252,7 @@ public sealed class RuncExecutorTests : IDisposable
         Assert.Equal(ExecutionStatus.TimedOut, result.Status);
         Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(8));
         // The bomb did run (well past a handful of processes) and never got past the limit.
-        Assert.InRange(mostSeen, 32, _fixture.Options.PidsLimit);
+        Assert.InRange(mostSeen, 32, TaskDefaults.PidsLimit);
     }
 
     [Fact]
@@ -290,7 +290,7 @@ public sealed class RuncExecutorTests : IDisposable
         Assert.InRange(clock.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(2));
         Assert.Equal((64L << 20).ToString(), memory);
         Assert.Equal("50000", quota);
-        Assert.Equal(_fixture.Options.PidsLimit.ToString(), pids);
+        Assert.Equal(TaskDefaults.PidsLimit.ToString(), pids);
         await AssertNothingLeftAsync();
     }
 
