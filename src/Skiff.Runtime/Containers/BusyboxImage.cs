@@ -38,30 +38,8 @@ public static class BusyboxImage
             throw new FileNotFoundException($"busybox not found at {busyboxPath} (install busybox-static)", busyboxPath);
         }
 
-        var imageDirectory = Path.GetDirectoryName(rootfs)!;
-        Directory.CreateDirectory(imageDirectory);
-        var building = Path.Combine(imageDirectory, ".rootfs-" + Guid.NewGuid().ToString("N"));
-        try
-        {
-            var applets = await ListAppletsAsync(busyboxPath, cancellationToken).ConfigureAwait(false);
-            Build(building, busyboxPath, applets);
-            try
-            {
-                Directory.Move(building, rootfs);
-            }
-            catch (IOException) when (Directory.Exists(rootfs))
-            {
-                // Another builder won the race; its image is as good as ours.
-            }
-        }
-        finally
-        {
-            if (Directory.Exists(building))
-            {
-                Directory.Delete(building, recursive: true);
-            }
-        }
-        return rootfs;
+        var applets = await ListAppletsAsync(busyboxPath, cancellationToken).ConfigureAwait(false);
+        return RootfsDirectory.BuildOnce(rootfs, building => Build(building, busyboxPath, applets));
     }
 
     /// <summary>Removes half-built images a crash left behind.</summary>
@@ -72,7 +50,7 @@ public static class BusyboxImage
         {
             return;
         }
-        foreach (var stale in Directory.EnumerateDirectories(imageDirectory, ".rootfs-*"))
+        foreach (var stale in Directory.EnumerateDirectories(imageDirectory, RootfsDirectory.BuildingPrefix + "*"))
         {
             Directory.Delete(stale, recursive: true);
         }

@@ -28,10 +28,7 @@ internal static class HostImage
         {
             return rootfs;
         }
-        var parent = Path.GetDirectoryName(rootfs)!;
-        Directory.CreateDirectory(parent);
-        var building = Path.Combine(parent, ".rootfs-" + Guid.NewGuid().ToString("N"));
-        try
+        return Containers.RootfsDirectory.BuildOnce(rootfs, building =>
         {
             Directory.CreateDirectory(building, Directory755);
             foreach (var directory in Directories)
@@ -44,22 +41,6 @@ internal static class HostImage
                 File.CreateSymbolicLink(Path.Combine(building, link), target);
             }
             File.WriteAllBytes(Path.Combine(building, ".skiff", "tini"), []);
-            try
-            {
-                Directory.Move(building, rootfs);
-            }
-            catch (IOException) when (Directory.Exists(rootfs))
-            {
-                // Built concurrently; the other copy is identical.
-            }
-        }
-        finally
-        {
-            if (Directory.Exists(building))
-            {
-                Directory.Delete(building, recursive: true);
-            }
-        }
-        return rootfs;
+        });
     }
 }

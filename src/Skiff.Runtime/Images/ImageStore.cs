@@ -305,7 +305,7 @@ public sealed class ImageStore
                 DeleteDirectory(Path.Combine(Directory, scratch));
             }
             BusyboxImage.RemoveStaleBuilds(Directory);
-            foreach (var stale in EnumerateDirectories(Path.Combine(Directory, HostImage.Name), ".rootfs-*"))
+            foreach (var stale in EnumerateDirectories(Path.Combine(Directory, HostImage.Name), Containers.RootfsDirectory.BuildingPrefix + "*"))
             {
                 DeleteDirectory(stale);
             }
