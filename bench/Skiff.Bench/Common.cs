@@ -5,14 +5,14 @@ namespace Skiff.Bench;
 
 internal sealed record Figure(string Name, double Value, string Unit, string Target);
 
-internal sealed record BenchOptions(int Tasks, int Seconds, int Connections, int Large, string? Data, string? Urls, int MaxWorkers)
+internal sealed record BenchOptions(int Tasks, int Seconds, int Connections, int Large, string? Data, string? Urls, int MaxWorkers, string Executor = "auto")
 {
     public static BenchOptions Parse(string[] args)
     {
         string? Get(string name) => Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;
         int GetInt(string name, int fallback) => Get(name) is { } v ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
         return new BenchOptions(GetInt("--tasks", 100_000), GetInt("--seconds", 10), GetInt("--connections", 32), GetInt("--large", 1_000_000),
-            Get("--data"), Get("--urls"), GetInt("--max-workers", 0));
+            Get("--data"), Get("--urls"), GetInt("--max-workers", 0), Get("--executor") ?? "auto");
     }
 }
 

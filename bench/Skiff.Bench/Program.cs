@@ -13,6 +13,7 @@ return scenario switch
     "flat" => await Report.Run(FlatCostBench.RunAsync(options)),
     "ready" => await Report.Run(ReadyQueueBench.RunAsync(options)),
     "auth" => await Report.Run(AuthBench.RunAsync(options)),
+    "runc" => await Report.Run(RuncBench.RunAsync(options)),
     "all" => await Report.Run(RunAll(options)),
     _ => Usage(),
 };
@@ -29,6 +30,6 @@ static async Task<IReadOnlyList<Figure>> RunAll(BenchOptions options)
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Skiff.Bench queue|api|dispatch|flat|ready|auth|all [--tasks N] [--seconds S] [--connections C] [--large N]");
+    Console.Error.WriteLine("usage: Skiff.Bench queue|api|dispatch|flat|ready|auth|runc|all [--tasks N] [--seconds S] [--connections C] [--large N] [--max-workers W]");
     return 2;
 }

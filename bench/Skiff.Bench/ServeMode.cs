@@ -15,15 +15,16 @@ internal static class ServeMode
             DataDirectory = options.Data ?? throw new ArgumentException("--data is required"),
             Urls = options.Urls ?? throw new ArgumentException("--urls is required"),
             MaxWorkers = options.MaxWorkers,
+            Executor = options.Executor,
         }, CancellationToken.None);
 
     /// <summary>Starts this program in serve mode; returns the process and a client for it.</summary>
-    public static async Task<(Process Server, HttpClient Client)> StartAsync(string data, int port, int maxWorkers, int connections)
+    public static async Task<(Process Server, HttpClient Client)> StartAsync(string data, int port, int maxWorkers, int connections, string executor = "auto")
     {
         var url = $"http://127.0.0.1:{port}";
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(typeof(ServeMode).Assembly.Location);
-        foreach (var arg in new[] { "serve", "--data", data, "--urls", url, "--max-workers", maxWorkers.ToString(System.Globalization.CultureInfo.InvariantCulture) })
+        foreach (var arg in new[] { "serve", "--data", data, "--urls", url, "--max-workers", maxWorkers.ToString(System.Globalization.CultureInfo.InvariantCulture), "--executor", executor })
         {
             start.ArgumentList.Add(arg);
         }

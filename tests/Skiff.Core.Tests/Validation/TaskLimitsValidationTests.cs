@@ -7,7 +7,7 @@ namespace Skiff.Core.Tests.Validation;
 public sealed class TaskLimitsValidationTests
 {
     private static readonly TaskSpec Valid = new() { Command = ["true"] };
-    private static readonly TaskLimits Limits = new() { MaxPidsPerTask = 100, MaxEphemeralStorageMb = 2048 };
+    private static readonly TaskLimits Limits = new() { MaxPidsPerTask = 300, MaxEphemeralStorageMb = 2048 };
 
     private static IDictionary<string, string[]> Errors(TaskSpec spec, TaskLimits? limits = null) =>
         TaskSpecValidator.Validate(spec, limits ?? Limits).ToDictionary();
@@ -24,7 +24,7 @@ public sealed class TaskLimitsValidationTests
     [Theory]
     [InlineData(0)]
     [InlineData(-1)]
-    [InlineData(101)]
+    [InlineData(301)]
     [InlineData(int.MaxValue)]
     public void Validate_PidsLimitOutOfRange_NamesPidsLimit(int pids) =>
         Assert.Equal(["pidsLimit"], Errors(Valid with { PidsLimit = pids }).Keys);
@@ -38,7 +38,7 @@ public sealed class TaskLimitsValidationTests
 
     [Theory]
     [InlineData(1, 1)]
-    [InlineData(100, 2048)]
+    [InlineData(300, 2048)]
     public void Validate_LimitsAtTheBounds_Valid(int pids, int size) =>
         Assert.Empty(Errors(Valid with { PidsLimit = pids, EphemeralStorageMb = size }));
 

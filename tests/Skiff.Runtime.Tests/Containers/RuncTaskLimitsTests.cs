@@ -1,0 +1,103 @@
+using System.Diagnostics;
+using Skiff.Core.Tasks;
+using Skiff.Runtime.Containers;
+using Skiff.Runtime.Execution;
+using Skiff.Runtime.Tests.Execution;
+using Skiff.Testing;
+
+namespace Skiff.Runtime.Tests.Containers;
+
+// The per-task limits (pidsLimit, ephemeralStorageMb, user) in real runc containers with the busybox image.
+[Collection(RuncCollection.Name)]
+public sealed class RuncTaskLimitsTests : IDisposable
+{
+    private readonly RuncFixture _fixture;
+    private readonly TempDirectory _root = new();
+    private readonly string _work;
+    private readonly string _output;
+    private readonly RecordingSink _sink = new();
+    private readonly string _taskId = "t_" + Guid.NewGuid().ToString("N")[..20];
+
+    public RuncTaskLimitsTests(RuncFixture fixture)
+    {
+        _fixture = fixture;
+        _work = Directory.CreateDirectory(_root.Combine("work")).FullName;
+        _output = Directory.CreateDirectory(_root.Combine("out")).FullName;
+    }
+
+    public void Dispose() => _root.Dispose();
+
+    private ExecutionRequest Shell(string script) => new()
+    {
+        TaskId = _taskId,
+        Attempt = 1,
+        Command = ["sh", "-c", script],
+        WorkDirectory = _work,
+        OutputDirectory = _output,
+        Timeout = TimeSpan.FromSeconds(20),
+    };
+
+    private async Task<ExecutionResult> RunAsync(ExecutionRequest request)
+    {
+        Assert.True(_fixture.Available, _fixture.Problem);
+        var result = await _fixture.Executor.ExecuteAsync(request, _sink, CancellationToken.None);
+        var runc = new RuncCli(_fixture.Options.RuncPath, Path.Combine(_fixture.Options.StateRoot, "state"));
+        Assert.Empty(await runc.ListAsync());
+        Assert.Empty(new Cgroups().Directories(_taskId + "-1"));
+        return result;
+    }
+
+    private IReadOnlyList<string> Stdout => _sink.Lines(LogStream.Stdout);
+
+    [Fact]
+    public async Task ExecuteAsync_PidsLimit20_BackgroundProcessesStopAtTheLimit()
+    {
+        // Starts background sleeps until fork fails (ash then leaves the subshell) or 200 were started, then
+        // counts the container's processes with builtins only, since no fork is left to spare. tini, the shell
+        // and the sleeps all count towards pids.max.
+        var script = "(i=0; while [ $i -lt 200 ]; do sleep 60 & i=$((i+1)); done) 2>/dev/null; "
+            + "c=0; for p in /proc/[0-9]*; do c=$((c+1)); done; echo \"procs $c\"";
+        var clock = Stopwatch.StartNew();
+
+        var result = await RunAsync(Shell(script) with { PidsLimit = 20 });
+
+        Assert.Equal(ExecutionStatus.Exited, result.Status);
+        Assert.Equal(0, result.ExitCode);
+        var count = int.Parse(Assert.Single(Stdout, line => line.StartsWith("procs ", StringComparison.Ordinal))["procs ".Length..]);
+        // Well past a handful (the loop ran until the limit stopped it), never past 20.
+        Assert.InRange(count, 15, 20);
+        // The host stayed responsive: the attempt ended long before its timeout and the host still forks at once.
+        Assert.InRange(clock.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(10));
+        using var host = Process.Start(new ProcessStartInfo("true") { UseShellExecute = false })!;
+        Assert.True(host.WaitForExit(TimeSpan.FromSeconds(2)), "the host could not run a process");
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_EphemeralStorage4Mb_WritingMoreFailsWithEnospc()
+    {
+        // 2 MB fits (so the cap is not simply "nothing"); 8 MB more does not.
+        var script = "dd if=/dev/zero of=/tmp/fits bs=1M count=2 2>/dev/null && echo fits; rm /tmp/fits; "
+            + "dd if=/dev/zero of=/tmp/big bs=1M count=8; echo \"dd $?\"; echo \"size $(wc -c < /tmp/big)\"";
+
+        var result = await RunAsync(Shell(script) with { EphemeralStorageMb = 4 });
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("fits", Stdout);
+        Assert.DoesNotContain("dd 0", Stdout);
+        Assert.Contains(_sink.Lines(LogStream.Stderr), line => line.Contains("No space left on device", StringComparison.Ordinal));
+        var size = long.Parse(Assert.Single(Stdout, line => line.StartsWith("size ", StringComparison.Ordinal))["size ".Length..]);
+        Assert.InRange(size, 1, 4L << 20);
+    }
+
+    [Theory]
+    [InlineData(1234u, 2345u)]
+    [InlineData(65534u, 65534u)]
+    [InlineData(0u, 0u)]
+    public async Task ExecuteAsync_User_ProcessRunsAsItAndOwnsWork(uint uid, uint gid)
+    {
+        var result = await RunAsync(Shell("id -u; id -g; touch /work/mine && echo work-writable") with { User = new TaskUser(uid, gid) });
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal([uid.ToString(), gid.ToString(), "work-writable"], Stdout);
+    }
+}
