@@ -15,6 +15,9 @@ internal sealed record SubmitTaskRequest
     public int? Cpu { get; init; }
     public int? MemoryMb { get; init; }
     public int? MaxAttempts { get; init; }
+    public int? PidsLimit { get; init; }
+    public int? EphemeralStorageMb { get; init; }
+    public string? User { get; init; }
     public IReadOnlyDictionary<string, string>? Env { get; init; }
     /// <summary>Environment variable name → secret name.</summary>
     public IReadOnlyDictionary<string, string>? Secrets { get; init; }

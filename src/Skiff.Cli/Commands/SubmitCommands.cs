@@ -19,7 +19,7 @@ internal sealed class SubmitCommands
 
         Command = new Command("submit", "Submit a task: a built-in workload (--type) or a command (after --)")
         {
-            Type, Parameters, Priority, Timeout, Cpu, Memory, MaxAttempts, Image, Env, Secrets, Metadata, IdempotencyKey, Wait,
+            Type, Parameters, Priority, Timeout, Cpu, Memory, MaxAttempts, Image, PidsLimit, EphemeralStorage, User, Env, Secrets, Metadata, IdempotencyKey, Wait,
         };
         client.AddTo(Command);
         Command.Add(CommandLine);
@@ -43,6 +43,12 @@ internal sealed class SubmitCommands
     public Option<int?> MaxAttempts { get; } = new("--max-attempts") { Description = "Attempts before the task is dead-lettered", HelpName = "N" };
 
     public Option<string?> Image { get; } = new("--image") { Description = "Container image (when isolated)", HelpName = "NAME" };
+
+    public Option<int?> PidsLimit { get; } = new("--pids-limit") { Description = "At most this many processes in the container (when isolated)", HelpName = "N" };
+
+    public Option<int?> EphemeralStorage { get; } = new("--ephemeral-storage") { Description = "Size of the container's writable /tmp in MB (when isolated)", HelpName = "MB" };
+
+    public Option<string?> User { get; } = new("--user") { Description = "uid[:gid] the command runs as in the container (when isolated; default 65534)", HelpName = "UID[:GID]" };
 
     public Option<string[]> Env { get; } = new("--env") { Description = "Environment variable for the task (repeatable)", HelpName = "K=V" };
 
@@ -89,6 +95,9 @@ internal sealed class SubmitCommands
             Cpu = parseResult.GetValue(Cpu),
             MemoryMb = parseResult.GetValue(Memory),
             MaxAttempts = parseResult.GetValue(MaxAttempts),
+            PidsLimit = parseResult.GetValue(PidsLimit),
+            EphemeralStorageMb = parseResult.GetValue(EphemeralStorage),
+            User = parseResult.GetValue(User),
             Env = ParsePairs(parseResult.GetValue(Env), "--env"),
             Secrets = ParsePairs(parseResult.GetValue(Secrets), "--secret"),
             Metadata = ParsePairs(parseResult.GetValue(Metadata), "--metadata"),

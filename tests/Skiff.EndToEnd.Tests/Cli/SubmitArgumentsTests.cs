@@ -28,6 +28,15 @@ public sealed class SubmitArgumentsTests
     }
 
     [Fact]
+    public void BuildRequest_ContainerLimits_SentAsPidsLimitEphemeralStorageMbAndUser()
+    {
+        var request = Build("--pids-limit", "20", "--ephemeral-storage", "64", "--user", "1000:1000", "--", "true");
+
+        var json = JsonSerializer.Serialize(request, SkiffJsonContext.Default.SubmitTaskRequest);
+        Assert.Equal("""{"command":["true"],"pidsLimit":20,"ephemeralStorageMb":64,"user":"1000:1000"}""", json);
+    }
+
+    [Fact]
     public void BuildRequest_CommandAfterDoubleDash_KeepsOptionLikeTokensInTheCommand()
     {
         var parseResult = _cli.Parse(["submit", "--wait", "--", "sh", "-c", "echo hi", "--wait", "--type", "x"]);
