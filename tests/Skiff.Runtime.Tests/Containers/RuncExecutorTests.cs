@@ -295,6 +295,43 @@ public sealed class RuncExecutorTests : IDisposable
     }
 
     [Fact]
+    public async Task ExecuteAsync_AnotherTaskRunning_ItsWorkAndOutputAreOutOfReach()
+    {
+        Assert.True(_fixture.Available, _fixture.Problem);
+        var marker = "marker-" + Guid.NewGuid().ToString("N")[..12];
+        var otherOutput = Directory.CreateDirectory(_root.Combine("other-out")).FullName;
+        var other = new ExecutionRequest
+        {
+            TaskId = "t_" + Guid.NewGuid().ToString("N")[..20],
+            Attempt = 1,
+            Command = ["sh", "-c", $"echo {marker} > /work/{marker}; echo {marker} > /output/{marker}; echo written; sleep 100"],
+            WorkDirectory = Directory.CreateDirectory(_root.Combine("other-work")).FullName,
+            OutputDirectory = otherOutput,
+            Timeout = TimeSpan.FromSeconds(60),
+        };
+        var otherSink = new RecordingSink();
+        using var stopOther = new CancellationTokenSource();
+        var running = _fixture.Executor.ExecuteAsync(other, otherSink, stopOther.Token);
+        Assert.True(await Poll.UntilAsync(() => otherSink.Lines(LogStream.Stdout).Count > 0, Deadline), "the other task never wrote its files");
+        Assert.True(File.Exists(Path.Combine(otherOutput, marker)), "the other task's output is not where the test looks");
+
+        // Every path this task can see (names and contents), and its /proc, where another container's root would show.
+        var result = await _fixture.Executor.ExecuteAsync(Shell(
+            $"echo {marker} > /work/own-{marker}; "
+            + $"find / \\( -path /proc -o -path /sys -o -path /dev \\) -prune -o -print 2>/dev/null | grep {marker}; "
+            + $"grep -rls {marker} /work /output /tmp /etc /root 2>/dev/null; "
+            + $"ls -d /proc/*/root/work/{marker} /proc/*/root/output/{marker} 2>/dev/null; echo searched"), _sink, CancellationToken.None);
+        await stopOther.CancelAsync();
+        var otherResult = await running.WaitAsync(Deadline);
+        await AssertNothingLeftAsync();
+
+        Assert.Equal(0, result.ExitCode);
+        // The search does find a file of its own (so it would have found the other task's), and nothing else.
+        Assert.Equal([$"/work/own-{marker}", $"/work/own-{marker}", "searched"], _sink.Lines(LogStream.Stdout));
+        Assert.Equal(ExecutionStatus.Cancelled, otherResult.Status);
+    }
+
+    [Fact]
     public async Task ExecuteAsync_UnknownImage_FailsToStart()
     {
         var result = await RunAsync(Shell("true") with { Image = "alpine" });
