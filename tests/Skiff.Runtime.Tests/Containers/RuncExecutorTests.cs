@@ -182,7 +182,8 @@ public sealed class RuncExecutorTests : IDisposable
     {
         // "none" still means a loopback of the task's own (runc raises lo in the new network namespace).
         var result = await RunShellAsync(
-            "nc -l -p 7777 > /tmp/got & sleep 0.3; echo ping | nc -w 2 127.0.0.1 7777; wait; cat /tmp/got");
+            // The client retries until the listener is up: a fixed sleep lost that race on a loaded machine.
+            "nc -l -p 7777 > /tmp/got & for i in $(seq 100); do echo ping | nc -w 2 127.0.0.1 7777 && break; sleep 0.1; done; wait; cat /tmp/got");
 
         Assert.Equal(0, result.ExitCode);
         Assert.Contains("ping", _sink.Lines(LogStream.Stdout));
