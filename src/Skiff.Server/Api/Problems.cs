@@ -27,6 +27,9 @@ internal static class Problems
         TypedResults.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too many requests", detail: detail,
             type: "https://skiff.dev/problems/quota", extensions: new Dictionary<string, object?> { ["quota"] = quota });
 
+    /// <summary>A caller's value quoted in a detail, cut at 64 characters so a hostile one cannot bloat the answer.</summary>
+    public static string Shorten(string value) => value.Length <= 64 ? value : value[..64] + "…";
+
     public static IResult Status(int status, string title, string detail) =>
         TypedResults.Problem(statusCode: status, title: title, detail: detail);
 

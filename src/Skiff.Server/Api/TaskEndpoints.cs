@@ -311,7 +311,5 @@ internal static class TaskEndpoints
         new(page.Items.Select(t => TaskDocument.From(t, withEvents: false)).ToList(),
             page.NextCursor?.ToString(CultureInfo.InvariantCulture));
 
-    private static IResult NotFound(string taskId) => Problems.NotFound($"taskId: no task '{Shorten(taskId)}'");
-
-    private static string Shorten(string value) => value.Length <= 64 ? value : value[..64] + "…";
+    private static IResult NotFound(string taskId) => Problems.NotFound($"taskId: no task '{Problems.Shorten(taskId)}'");
 }

@@ -46,7 +46,7 @@ internal sealed class AdminBootstrap(ITaskStore store, TimeProvider time, ILogge
     }
 
     private Task CreateKeyAsync(string userId, string name, string key, CancellationToken cancellationToken) =>
-        store.Keys.CreateKeyAsync(new ApiKeyRecord("k_" + Guid.NewGuid().ToString("N")[..16], userId, name, ApiKeys.PrefixOf(key),
+        store.Keys.CreateKeyAsync(new ApiKeyRecord(ApiKeys.NewId("k_"), userId, name, ApiKeys.PrefixOf(key),
             ApiKeys.Hash(key), time.GetUtcNow(), null, null), cancellationToken);
 
     /// <summary>Creates the file with mode 0600 from the start, so the key is never readable by others.</summary>

@@ -17,6 +17,9 @@ internal static class ApiKeys
     /// </summary>
     public static byte[] Hash(string key) => SHA256.HashData(Encoding.UTF8.GetBytes(key));
 
+    /// <summary>A random id for a user ("u_") or key ("k_") record: 16 hex characters after the prefix.</summary>
+    public static string NewId(string prefix) => prefix + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
+
     /// <summary>
     /// The public part of a key: shown in listings and used to find a key's row before its hash is compared in
     /// constant time. Generated keys give their first 10 characters (7 of 43 random ones); a short key set by

@@ -118,7 +118,7 @@ internal static class UserEndpoints
         }
         return await service.RevokeKeyAsync(userId, keyId, context.RequestAborted)
             ? TypedResults.NoContent()
-            : Problems.NotFound($"keyId: user {Shorten(userId)} has no key '{Shorten(keyId)}'");
+            : Problems.NotFound($"keyId: user {Problems.Shorten(userId)} has no key '{Problems.Shorten(keyId)}'");
     }
 
     /// <summary>The user, when the caller may see them: admins see everyone, others only themselves.</summary>
@@ -132,7 +132,5 @@ internal static class UserEndpoints
         return userId.Length > 64 ? null : await store.Keys.GetUserAsync(userId, context.RequestAborted);
     }
 
-    private static IResult NotFound(string userId) => Problems.NotFound($"userId: no user '{Shorten(userId)}'");
-
-    private static string Shorten(string value) => value.Length <= 64 ? value : value[..64] + "…";
+    private static IResult NotFound(string userId) => Problems.NotFound($"userId: no user '{Problems.Shorten(userId)}'");
 }

@@ -44,7 +44,7 @@ internal sealed partial class UserService(
         {
             return (null, errors);
         }
-        var user = new UserRecord(NewId("u_"), request.Name!, request.Role!, time.GetUtcNow(), null, request.MaxRunning, request.MaxQueued);
+        var user = new UserRecord(ApiKeys.NewId("u_"), request.Name!, request.Role!, time.GetUtcNow(), null, request.MaxRunning, request.MaxQueued);
         var created = await store.Keys.TryCreateUserAsync(user, cancellationToken);
         if (created is not null)
         {
@@ -152,7 +152,7 @@ internal sealed partial class UserService(
             return (null, errors);
         }
         var secret = ApiKeys.Generate();
-        var key = new ApiKeyRecord(NewId("k_"), userId, request.Name!, ApiKeys.PrefixOf(secret), ApiKeys.Hash(secret), now, expiresAt, null);
+        var key = new ApiKeyRecord(ApiKeys.NewId("k_"), userId, request.Name!, ApiKeys.PrefixOf(secret), ApiKeys.Hash(secret), now, expiresAt, null);
         await store.Keys.CreateKeyAsync(key, cancellationToken);
         return (new CreatedKeyDocument(key.Id, key.Name, secret, key.Prefix, key.CreatedAt, key.ExpiresAt), errors);
     }
@@ -166,8 +166,6 @@ internal sealed partial class UserService(
         }
         return revoked;
     }
-
-    public static string NewId(string prefix) => prefix + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
 
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")]
     private static partial Regex UserName();
