@@ -124,7 +124,8 @@ public sealed class BadInputTests(IdleServerFixture fixture)
     [Fact]
     public Task Submit_BodyOver1MB_413() =>
         AssertRejectedAsync(
-            () => Server.PostJsonAsync("/tasks", $$"""{"command":["echo","{{new string('a', (1024 * 1024) + 16)}}"]}"""),
+            () => Server.PostOversizedAsync("/tasks",
+                new StringContent($$"""{"command":["echo","{{new string('a', (1024 * 1024) + 16)}}"]}""", Encoding.UTF8, "application/json")),
             HttpStatusCode.RequestEntityTooLarge, "body");
 
     [Fact]

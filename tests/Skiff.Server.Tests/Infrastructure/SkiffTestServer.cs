@@ -32,7 +32,9 @@ public sealed class SkiffTestServer : IAsyncDisposable
         DataDirectory = dataDirectory;
         BaseAddress = new Uri(SkiffServer.BoundAddresses(app).Single());
         AdminKey = ReadAdminKey(dataDirectory);
-        Client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        // A request that says Expect: 100-continue waits for the server's word before its body (see PostOversizedAsync).
+        var handler = new SocketsHttpHandler { Expect100ContinueTimeout = TimeSpan.FromSeconds(60) };
+        Client = new HttpClient(handler) { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
         Client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminKey);
         Anonymous = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
     }
@@ -144,6 +146,18 @@ public sealed class SkiffTestServer : IAsyncDisposable
             request.Headers.Add("Idempotency-Key", idempotencyKey);
         }
         return await (client ?? Client).SendAsync(request);
+    }
+
+    /// <summary>
+    /// Posts a body the server refuses by its declared length. Sent with Expect: 100-continue, so the client
+    /// holds the body until the server answers: without it the client may still be writing when the server
+    /// answers 413 and closes, and the test sees a broken pipe instead of the answer.
+    /// </summary>
+    public async Task<HttpResponseMessage> PostOversizedAsync(string path, HttpContent content)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = content };
+        request.Headers.ExpectContinue = true;
+        return await Client.SendAsync(request);
     }
 
     public Task<HttpResponseMessage> PostAsync(string path, HttpClient? client = null) =>

@@ -65,7 +65,8 @@ public sealed class SecurityHeadersTests(CorsServerFixture fixture)
     [Fact]
     public async Task BodyOver1MB_413ProblemCarriesSecurityHeaders()
     {
-        using var response = await Server.PostJsonAsync("/tasks", $$"""{"command":["echo","{{new string('a', 1024 * 1024)}}"]}""");
+        using var response = await Server.PostOversizedAsync("/tasks",
+            new StringContent($$"""{"command":["echo","{{new string('a', 1024 * 1024)}}"]}""", Encoding.UTF8, "application/json"));
 
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
         AssertSecurityHeaders(response);
