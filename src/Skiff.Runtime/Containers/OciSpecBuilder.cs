@@ -77,6 +77,8 @@ internal static class OciSpecBuilder
             [
                 // The image's host directories (the host image: /usr, /etc), read-only at the same path.
                 .. (hostBinds ?? []).Select(path => new OciMount(path, "bind", path, ["bind", "ro", "nosuid", "nodev"])),
+                // What the attempt brings along (the skiff program for built-in workloads), read-only.
+                .. request.Binds.Select(bind => new OciMount(bind.Destination, "bind", bind.Source, ["bind", "ro", "nosuid", "nodev"])),
                 new("/proc", "proc", "proc", ["nosuid", "noexec", "nodev"]),
                 new("/dev", "tmpfs", "tmpfs", ["nosuid", "strictatime", "mode=755", "size=65536k"]),
                 new("/dev/pts", "devpts", "devpts", ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"]),

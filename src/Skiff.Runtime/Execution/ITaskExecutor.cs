@@ -50,11 +50,19 @@ public sealed record ExecutionRequest
     /// <summary>Who the attempt runs as; isolating executors only (a plain process runs as the server).</summary>
     public TaskUser User { get; init; } = TaskUser.Default;
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(TaskDefaults.TimeoutSeconds);
+    /// <summary>
+    /// Host directories shown read-only inside the container (the skiff program for built-in workloads);
+    /// isolating executors only: a plain process sees the host as it is.
+    /// </summary>
+    public IReadOnlyList<ReadOnlyBind> Binds { get; init; } = [];
     /// <summary>The attempt's working directory (created by the caller, empty).</summary>
     public required string WorkDirectory { get; init; }
     /// <summary>Where the task writes its artifacts; exported as SKIFF_OUTPUT.</summary>
     public required string OutputDirectory { get; init; }
 }
+
+/// <summary>A host directory (<paramref name="Source"/>) shown read-only at <paramref name="Destination"/> inside a container.</summary>
+public sealed record ReadOnlyBind(string Source, string Destination);
 
 public enum ExecutionStatus
 {

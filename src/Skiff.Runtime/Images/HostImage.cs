@@ -13,7 +13,8 @@ internal static class HostImage
 
     private const UnixFileMode Directory755 = (UnixFileMode)0x1ED;
 
-    private static readonly string[] Directories = ["usr", "etc", "proc", "sys", "dev", "tmp", "work", "output", ".skiff"];
+    // .skiff/dotnet and .skiff/app: where built-in workloads find the .NET runtime and the skiff program.
+    private static readonly string[] Directories = ["usr", "etc", "proc", "sys", "dev", "tmp", "work", "output", ".skiff", ".skiff/dotnet", ".skiff/app"];
 
     private static readonly (string Link, string Target)[] Links =
         [("bin", "usr/bin"), ("lib", "usr/lib"), ("lib64", "usr/lib64"), ("sbin", "usr/sbin")];

@@ -32,11 +32,25 @@ internal sealed class AttemptRunner(
 
     private readonly SkiffOptions _options = options.Value;
     private readonly RetryPolicy _retry = new() { BaseDelay = options.Value.RetryBaseDelay, MaxDelay = options.Value.RetryMaxDelay };
-    private readonly IReadOnlyList<string> _skiffCommand = options.Value.SkiffCommand.Length > 0
-        ? options.Value.SkiffCommand
-        : WorkloadCommand.CurrentProcess();
+    // A built-in workload runs the skiff program itself: on the host, or bound into the attempt's container.
+    private readonly WorkloadProgram _workloads = executor.Isolates
+        ? WorkloadProgram.InContainer(SkiffCommand(options.Value))
+        : WorkloadProgram.OnHost(SkiffCommand(options.Value));
 
     public RetryPolicy Retry => _retry;
+
+    private static IReadOnlyList<string> SkiffCommand(SkiffOptions options) =>
+        options.SkiffCommand.Length > 0 ? options.SkiffCommand : WorkloadCommand.CurrentProcess();
+
+    private Dictionary<string, string> WithWorkloadEnvironment(IReadOnlyDictionary<string, string> environment)
+    {
+        var merged = new Dictionary<string, string>(_workloads.Environment, StringComparer.Ordinal);
+        foreach (var (name, value) in environment)
+        {
+            merged[name] = value;
+        }
+        return merged;
+    }
 
     public async Task RunAsync(RunningAttempt attempt)
     {
@@ -68,9 +82,10 @@ internal sealed class AttemptRunner(
             {
                 TaskId = task.TaskId,
                 Attempt = task.Attempts,
-                Command = task.Spec.Type is { } type ? WorkloadCommand.For(_skiffCommand, type, task.Spec.Parameters) : task.Spec.Command!,
-                Env = attemptSecrets.Environment,
-                Image = task.Spec.Image,
+                Command = task.Spec.Type is { } type ? _workloads.CommandFor(type, task.Spec.Parameters) : task.Spec.Command!,
+                Env = task.Spec.Type is null ? attemptSecrets.Environment : WithWorkloadEnvironment(attemptSecrets.Environment),
+                Image = task.Spec.Type is null ? task.Spec.Image : _workloads.Image ?? task.Spec.Image,
+                Binds = task.Spec.Type is null ? [] : _workloads.Binds,
                 Cpu = task.Spec.Cpu,
                 MemoryMb = task.Spec.MemoryMb,
                 Network = task.Spec.Network,

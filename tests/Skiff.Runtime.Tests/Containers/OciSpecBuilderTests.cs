@@ -70,6 +70,16 @@ public sealed class OciSpecBuilderTests
     }
 
     [Fact]
+    public void Build_RequestBinds_MountedReadOnlyAtTheirDestination()
+    {
+        var spec = Generate(Request() with { Binds = [new ReadOnlyBind("/usr/share/dotnet", "/.skiff/dotnet")] });
+
+        var mount = spec.GetProperty("mounts").EnumerateArray().Single(m => m.GetProperty("destination").GetString() == "/.skiff/dotnet");
+        Assert.Equal("/usr/share/dotnet", mount.GetProperty("source").GetString());
+        Assert.Equal(["bind", "ro", "nosuid", "nodev"], mount.GetProperty("options").EnumerateArray().Select(o => o.GetString()));
+    }
+
+    [Fact]
     public void Build_HostNetwork_OmitsNetworkNamespace()
     {
         var spec = Generate(Request(network: "host"));

@@ -6,11 +6,87 @@ using Xunit;
 
 namespace Skiff.Server.Tests.Api;
 
-/// <summary>Each built-in type runs as `dotnet skiff.dll workload TYPE ...` inside the task, never simulated in the server.</summary>
+/// <summary>Each built-in type runs as a plain process of the process executor.</summary>
 [Collection(RunningServerCollection.Name)]
-public sealed class BuiltInWorkloadTests(RunningServerFixture fixture)
+public sealed class ProcessBuiltInWorkloadTests(RunningServerFixture fixture) : BuiltInWorkloadTests
 {
-    private SkiffTestServer Server => fixture.Server;
+    protected override SkiffTestServer Server => fixture.Server;
+}
+
+/// <summary>Each built-in type runs inside its own runc container (host image, skiff bound read-only).</summary>
+[Collection(RuncServerCollection.Name)]
+public sealed class RuncBuiltInWorkloadTests(RuncServerFixture fixture) : BuiltInWorkloadTests
+{
+    protected override SkiffTestServer Server => fixture.Server;
+
+    [Fact]
+    public async Task NetworkTest_DefaultNetworkNone_CannotReachHostLoopback()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+
+        // Reachable from the host (the test above connects with network "host"); not from the task's own namespace.
+        var (task, log, _) = await RunAsync(TaskJson.Type("network-test", new JsonObject { ["host"] = "127.0.0.1", ["port"] = port }));
+
+        Assert.Equal("failed", SkiffTestServer.Status(task));
+        Assert.Contains($"network-test: cannot connect to 127.0.0.1:{port}", log, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Workload_RunsTheBoundProgramInsideItsContainersCgroup()
+    {
+        var taskId = await Server.SubmitIdAsync(TaskJson.Type("timeout", new JsonObject { ["seconds"] = 60 }).With("timeoutSeconds", 120));
+        try
+        {
+            await Server.WaitForStatusAsync(taskId, "running");
+            // The program is the one bound into the container, seen at its in-container path, in a cgroup under /skiff.
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+            string? found = null;
+            while (found is null && DateTime.UtcNow < deadline)
+            {
+                // tini (pid 1 inside) has the same words after its "--"; the workload is its child.
+                found = WorkloadProcesses(taskId).FirstOrDefault(c => !c.StartsWith("/.skiff/tini ", StringComparison.Ordinal));
+                await Task.Delay(100);
+            }
+            Assert.NotNull(found);
+            Assert.StartsWith("/.skiff/dotnet/dotnet /.skiff/app/skiff.dll workload timeout", found, StringComparison.Ordinal);
+        }
+        finally
+        {
+            using var cancel = await Server.PostAsync($"/tasks/{taskId}/cancel");
+        }
+        Assert.Equal("cancelled", SkiffTestServer.Status(await Server.WaitForEndAsync(taskId)));
+    }
+
+    /// <summary>Command lines of host processes whose cgroup belongs to a container of <paramref name="taskId"/>.</summary>
+    private static IEnumerable<string> WorkloadProcesses(string taskId)
+    {
+        foreach (var process in Directory.EnumerateDirectories("/proc").Where(d => int.TryParse(Path.GetFileName(d), out _)))
+        {
+            string cgroup;
+            string commandLine;
+            try
+            {
+                cgroup = File.ReadAllText(Path.Combine(process, "cgroup"));
+                commandLine = File.ReadAllText(Path.Combine(process, "cmdline")).Replace('\0', ' ').Trim();
+            }
+            catch (IOException)
+            {
+                continue; // gone meanwhile
+            }
+            if (cgroup.Contains("/skiff/", StringComparison.Ordinal) && cgroup.Contains(taskId, StringComparison.Ordinal) && commandLine.Contains(" workload ", StringComparison.Ordinal))
+            {
+                yield return commandLine;
+            }
+        }
+    }
+}
+
+/// <summary>Each built-in type runs as `dotnet skiff.dll workload TYPE ...` inside the task, never simulated in the server.</summary>
+public abstract class BuiltInWorkloadTests
+{
+    protected abstract SkiffTestServer Server { get; }
 
     [Fact]
     public void SkiffCommand_TestOutput_HasSkiffDllAndRuntimeConfig()
@@ -59,7 +135,8 @@ public sealed class BuiltInWorkloadTests(RunningServerFixture fixture)
         listener.Start();
         var port = ((IPEndPoint)listener.LocalEndpoint).Port;
 
-        var (task, log, _) = await RunAsync(TaskJson.Type("network-test", new JsonObject { ["host"] = "127.0.0.1", ["port"] = port }));
+        // "host": a container shares the host's network only when asked (a plain process always does).
+        var (task, log, _) = await RunAsync(TaskJson.Type("network-test", new JsonObject { ["host"] = "127.0.0.1", ["port"] = port }).With("network", "host"));
 
         Assert.Equal("succeeded", SkiffTestServer.Status(task));
         Assert.Contains($"connected to 127.0.0.1:{port}", log, StringComparison.Ordinal);
@@ -75,7 +152,7 @@ public sealed class BuiltInWorkloadTests(RunningServerFixture fixture)
             port = ((IPEndPoint)probe.LocalEndpoint).Port;
         }
 
-        var (task, log, result) = await RunAsync(TaskJson.Type("network-test", new JsonObject { ["host"] = "127.0.0.1", ["port"] = port }));
+        var (task, log, result) = await RunAsync(TaskJson.Type("network-test", new JsonObject { ["host"] = "127.0.0.1", ["port"] = port }).With("network", "host"));
 
         Assert.Equal("failed", SkiffTestServer.Status(task));
         Assert.Equal(1, (int)task["exitCode"]!);
@@ -108,7 +185,7 @@ public sealed class BuiltInWorkloadTests(RunningServerFixture fixture)
     }
 
     /// <summary>Runs a task with one attempt to its end; its document, log and result.</summary>
-    private async Task<(JsonObject Task, string Log, JsonObject Result)> RunAsync(JsonObject body)
+    protected async Task<(JsonObject Task, string Log, JsonObject Result)> RunAsync(JsonObject body)
     {
         var taskId = await Server.SubmitIdAsync(body.With("maxAttempts", 1));
         var task = await Server.WaitForEndAsync(taskId);

@@ -54,3 +54,31 @@ public sealed class IdleServerCollection : ICollectionFixture<IdleServerFixture>
 {
     public const string Name = "Idle server";
 }
+
+/// <summary>
+/// A server whose executor is runc (4 worker slots): every attempt in its own container. Without runc, tini or
+/// root the server refuses to start and every test of <see cref="RuncServerCollection"/> fails saying so.
+/// </summary>
+public sealed class RuncServerFixture : IAsyncLifetime
+{
+    private SkiffTestServer? _server;
+
+    public SkiffTestServer Server => _server ?? throw new InvalidOperationException("the fixture is not initialised");
+
+    public async Task InitializeAsync() =>
+        _server = await SkiffTestServer.StartAsync(RunningServerFixture.MaxWorkers, new Dictionary<string, string?> { ["Skiff:Executor"] = "runc" });
+
+    public async Task DisposeAsync()
+    {
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+        }
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class RuncServerCollection : ICollectionFixture<RuncServerFixture>
+{
+    public const string Name = "runc server";
+}
