@@ -10,37 +10,9 @@ export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_SKIP_FIRST_TIME_EXPE
 
 warn() { echo "warning: $*" >&2; }
 
-# Host tools for task isolation (runc containers with a busybox root and tini as pid 1). Only what is
-# missing is installed; without root (or without apt) the container tests fail, saying what to install.
-# SKIFF_TEST_NO_INSTALL=1 skips this (images that pre-install them, machines without a package mirror).
-install_host_packages() {
-    local wanted=(runc busybox-static tini) missing=() package
-    if [[ "${SKIFF_TEST_NO_INSTALL:-}" == 1 ]]; then
-        return 0
-    fi
-    if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
-        warn "not a Debian/Ubuntu host: not installing ${wanted[*]} (isolation tests may be skipped)"
-        return 0
-    fi
-    for package in "${wanted[@]}"; do
-        if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
-            missing+=("$package")
-        fi
-    done
-    if [[ ${#missing[@]} -eq 0 ]]; then
-        return 0
-    fi
-    if [[ "$(id -u)" -ne 0 ]]; then
-        warn "not root: not installing ${missing[*]} (isolation tests may be skipped)"
-        return 0
-    fi
-    echo "Installing ${missing[*]}..."
-    if ! DEBIAN_FRONTEND=noninteractive apt-get update -qq \
-        || ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"; then
-        warn "could not install ${missing[*]} (isolation tests may be skipped)"
-    fi
-}
-
+# Host tools for task isolation: runc, busybox-static, tini (see host-packages.sh).
+# shellcheck source=host-packages.sh
+source "$root/scripts/host-packages.sh"
 install_host_packages
 
 # The solution includes the benchmark project, so building it also proves the benchmarks compile.

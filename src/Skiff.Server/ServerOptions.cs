@@ -13,7 +13,7 @@ public sealed record ServerOptions
     /// <summary>Most tasks run at once by the embedded worker; default: the number of cores.</summary>
     public int? MaxWorkers { get; init; }
 
-    /// <summary>"process" (no isolation) or "auto".</summary>
+    /// <summary>"auto" or "runc" (a runc container per attempt; the server refuses to start without runc) or "process" (no isolation).</summary>
     public string Executor { get; init; } = "auto";
 
     /// <summary>argv prefix that runs the skiff CLI (for built-in workloads: PREFIX workload TYPE ...). Null: this process.</summary>

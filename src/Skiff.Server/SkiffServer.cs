@@ -30,6 +30,9 @@ namespace Skiff.Server;
 /// <summary>Entry point of the server role (called by <c>skiff server</c>).</summary>
 public static class SkiffServer
 {
+    /// <summary>The executor that runs plain processes: chosen only by name, never by default.</summary>
+    public const string ProcessExecutorName = "process";
+
     private const long MaxRequestBodyBytes = 1024 * 1024;
 
     /// <summary>Runs until SIGTERM/SIGINT or <paramref name="cancellationToken"/>; returns the process exit code.</summary>
@@ -244,19 +247,22 @@ public static class SkiffServer
     }
 
     /// <summary>
-    /// "runc" isolates every attempt in a container (opt-in while the isolation work is completed: built-in
-    /// workloads need the image store first); "auto" and "process" run plain processes and say so loudly.
+    /// "auto" (the default) and "runc" isolate every attempt in a runc container and refuse to start where that is
+    /// impossible; only an explicit "process" runs plain processes without isolation, and says so loudly.
     /// </summary>
     private static ITaskExecutor CreateExecutor(SkiffOptions options, TimeProvider time, ILogger logger, IServiceProvider services)
     {
-        if (options.Executor == "runc")
+        if (options.Executor != ProcessExecutorName)
         {
-            if (!RuncExecutor.IsAvailable(out var reason))
+            if (!RuncExecutor.IsAvailable(options.RuncPath, out var reason))
             {
-                throw new StartupException($"--executor runc: {reason} (install with: apt-get install runc busybox-static tini, and run as root)");
+                throw new StartupException(
+                    $"cannot isolate tasks: {reason}. Install runc with 'apt-get install runc busybox-static tini' and run as root, "
+                    + "or start with --executor process to run tasks as plain processes without isolation");
             }
             var runc = new RuncOptions
             {
+                RuncPath = options.RuncPath,
                 StateRoot = Path.Combine(options.DataDirectory, "runc"),
                 ImagesDirectory = Path.Combine(options.DataDirectory, "images"),
                 Images = services.GetRequiredService<Skiff.Runtime.Images.ImageStore>(),

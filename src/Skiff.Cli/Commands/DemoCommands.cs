@@ -42,8 +42,9 @@ internal sealed class DemoCommands
         _environment = environment;
         Command = new Command("demo", "First run: start a local server if none is running, run a demo task, show what to try next")
         {
-            Data, Urls, ApiKey,
+            Data, Urls, ApiKey, Executor,
         };
+        Executor.AcceptOnlyFromAmong(ServerCommands.AutoExecutor, ServerCommands.ProcessExecutor, "runc");
         Command.SetAction(RunAsync);
     }
 
@@ -61,6 +62,12 @@ internal sealed class DemoCommands
         HelpName = "URL",
     };
 
+    public Option<string?> Executor { get; } = new("--executor")
+    {
+        Description = "How the started server runs tasks: auto (runc containers; needs root and runc) or process (plain processes, NO isolation)",
+        HelpName = "auto|runc|process",
+    };
+
     public Option<string?> ApiKey { get; } = new("--api-key")
     {
         Description = $"API key (env {ClientSettings.ApiKeyVariable}; default: the key in <data>/{ClientSettings.AdminKeyFileName})",
@@ -69,7 +76,7 @@ internal sealed class DemoCommands
 
     private async Task<int> RunAsync(ParseResult parseResult, CancellationToken cancellationToken)
     {
-        var server = ServerCommands.BuildOptions(parseResult.GetValue(Data), parseResult.GetValue(Urls), null, null, _environment);
+        var server = ServerCommands.BuildOptions(parseResult.GetValue(Data), parseResult.GetValue(Urls), null, parseResult.GetValue(Executor), _environment);
         var clientUrl = ClientSettings.ClientUrlFromListenUrls(server.Urls);
         var baseUri = ClientSettings.ParseUrl(clientUrl);
         var logPath = Path.Combine(server.DataDirectory, "server.log");
@@ -169,7 +176,7 @@ internal sealed class DemoCommands
             RedirectStandardError = true,
             WorkingDirectory = _environment.CurrentDirectory,
         };
-        foreach (var argument in (string[])["-c", DetachScript, "skiff-demo", logPath, .. _environment.SelfCommand, "server", "--data", server.DataDirectory, "--urls", server.Urls])
+        foreach (var argument in (string[])["-c", DetachScript, "skiff-demo", logPath, .. _environment.SelfCommand, "server", "--data", server.DataDirectory, "--urls", server.Urls, "--executor", server.Executor])
         {
             start.ArgumentList.Add(argument);
         }

@@ -6,7 +6,7 @@ namespace Skiff.Cli.Commands;
 /// <summary><c>skiff server</c>: runs the API, scheduler and embedded worker in this process until stopped.</summary>
 internal sealed class ServerCommands
 {
-    public const string ProcessExecutor = "process";
+    public const string ProcessExecutor = SkiffServer.ProcessExecutorName;
     public const string AutoExecutor = "auto";
 
     private readonly CliEnvironment _environment;
@@ -37,7 +37,7 @@ internal sealed class ServerCommands
 
     public Option<int?> MaxWorkers { get; } = new("--max-workers") { Description = "Most tasks running at once (default: number of cores; 0: an API-only server that runs no tasks)", HelpName = "N" };
 
-    public Option<string?> Executor { get; } = new("--executor") { Description = "process or auto (plain processes, no isolation yet), or runc (containers; opt-in while isolation is completed)", HelpName = "auto|process|runc" };
+    public Option<string?> Executor { get; } = new("--executor") { Description = "auto or runc (default: every task in its own runc container; needs root and runc), or process (plain processes, NO isolation: development only)", HelpName = "auto|runc|process" };
 
     public Option<string?> TlsCert { get; } = new("--tls-cert")
     {

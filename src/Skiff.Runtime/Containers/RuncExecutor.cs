@@ -66,14 +66,21 @@ public sealed class RuncExecutor : ITaskExecutor
 
     public bool Isolates => true;
 
-    /// <summary>Whether runc and a static tini are installed at their default paths and this process is root.</summary>
-    public static bool IsAvailable(out string reason) =>
-        IsAvailable(RuncOptions.DefaultRuncPath, RuncOptions.DefaultTiniPath, out reason);
+    /// <summary>
+    /// Whether runc, a static tini and busybox (the default image) are installed at their default paths and this
+    /// process is root; if not, <paramref name="reason"/> says what is missing.
+    /// </summary>
+    public static bool IsAvailable(out string reason) => IsAvailable(RuncOptions.DefaultRuncPath, out reason);
 
-    internal static bool IsAvailable(string runcPath, string tiniPath, out string reason)
+    /// <inheritdoc cref="IsAvailable(out string)"/>
+    public static bool IsAvailable(string runcPath, out string reason) =>
+        IsAvailable(runcPath, RuncOptions.DefaultTiniPath, BusyboxImage.DefaultBusyboxPath, out reason);
+
+    internal static bool IsAvailable(string runcPath, string tiniPath, string busyboxPath, out string reason)
     {
-        reason = !File.Exists(runcPath) ? $"runc not found at {runcPath} (apt-get install runc)"
-            : !File.Exists(tiniPath) ? $"static tini not found at {tiniPath} (apt-get install tini)"
+        reason = !File.Exists(runcPath) ? $"runc not found at {runcPath}"
+            : !File.Exists(tiniPath) ? $"static tini not found at {tiniPath}"
+            : !File.Exists(busyboxPath) ? $"busybox not found at {busyboxPath}"
             : !Environment.IsPrivilegedProcess ? "runc containers need the server to run as root"
             : "";
         return reason.Length == 0;

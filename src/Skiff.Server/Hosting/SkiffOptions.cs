@@ -14,9 +14,13 @@ public sealed class SkiffOptions
     [Range(0, 1024)]
     public int MaxWorkers { get; set; } = Environment.ProcessorCount;
 
-    /// <summary>"auto" or "process" (plain processes, no isolation) or "runc" (containers).</summary>
+    /// <summary>"auto" or "runc" (a runc container per attempt) or "process" (plain processes, no isolation).</summary>
     [RegularExpression("^(auto|process|runc)$")]
     public string Executor { get; set; } = "auto";
+
+    /// <summary>The runc binary of the runc executor.</summary>
+    [Required]
+    public string RuncPath { get; set; } = Runtime.Containers.RuncOptions.DefaultRuncPath;
 
     /// <summary>Visibility timeout of a leased task; heartbeats push it while the task runs.</summary>
     [Range(typeof(TimeSpan), "00:00:02", "1.00:00:00")]

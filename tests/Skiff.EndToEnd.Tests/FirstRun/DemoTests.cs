@@ -42,6 +42,8 @@ public sealed class DemoTests : IAsyncLifetime, IDisposable
         Assert.Matches(@"(?m)^task t_[0-9a-z]+ succeeded$", run.Stdout);
         Assert.Contains("  what:      cpu-intensive seconds=1", run.StdoutLines);
         Assert.Contains("  exit code: 0", run.StdoutLines);
+        // The default isolates: the demo task ran in a runc container (as root with runc installed, as CI runs).
+        Assert.Contains("executor runc", run.Stderr, StringComparison.Ordinal);
         var pid = ReadServerPid();
         Assert.True(pid is not null, $"no pid in {DataDirectory}/server.pid; {run}");
         Assert.Contains($"Skiff is running at {url} (pid {pid}", run.Stdout, StringComparison.Ordinal);

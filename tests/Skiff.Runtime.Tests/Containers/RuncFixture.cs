@@ -13,8 +13,8 @@ public sealed class RuncFixture : IDisposable
 
     public RuncFixture()
     {
-        Available = RuncExecutor.IsAvailable(out var reason) && File.Exists(BusyboxImage.DefaultBusyboxPath);
-        Problem = Available ? "" : $"{(reason.Length > 0 ? reason : "busybox missing")}: install runc busybox-static tini (scripts/test.sh does) and run as root";
+        Available = RuncExecutor.IsAvailable(out var reason);
+        Problem = Available ? "" : $"{reason}: install runc busybox-static tini (scripts/test.sh does) and run as root";
         Options = new RuncOptions
         {
             StateRoot = _root.Combine("runc"),

@@ -22,6 +22,38 @@ public sealed class StartupTests
     }
 
     [Theory]
+    [InlineData("auto")]
+    [InlineData("runc")]
+    public async Task Start_RuncMissing_RefusesSayingHowToInstallOrOptOut(string executor)
+    {
+        using var temp = new TempDirectory();
+        var data = temp.Combine("data");
+        var settings = new Dictionary<string, string?> { ["Skiff:Executor"] = executor, ["Skiff:RuncPath"] = "/nonexistent/runc" };
+
+        var error = await Assert.ThrowsAsync<StartupException>(() => SkiffTestServer.StartAsync(maxWorkers: 1, settings, data));
+
+        Assert.DoesNotContain('\n', error.Message);
+        Assert.Contains("runc not found at /nonexistent/runc", error.Message, StringComparison.Ordinal);
+        Assert.Contains("apt-get install runc busybox-static tini", error.Message, StringComparison.Ordinal);
+        Assert.Contains("--executor process", error.Message, StringComparison.Ordinal);
+        // Nothing held: the same directory serves at once with plain processes, and says so.
+        await using var server = await SkiffTestServer.StartAsync(maxWorkers: 0, dataDirectory: data);
+        var health = await server.GetJsonAsync("/health");
+        Assert.Equal("process (no isolation)", (string)health["executor"]!);
+        Assert.False((bool)health["isolated"]!);
+    }
+
+    [Fact]
+    public async Task Start_AutoWithRuncInstalled_IsolatesEveryTask()
+    {
+        await using var server = await SkiffTestServer.StartAsync(maxWorkers: 0, new Dictionary<string, string?> { ["Skiff:Executor"] = "auto" });
+
+        var health = await server.GetJsonAsync("/health");
+        Assert.Equal("runc", (string)health["executor"]!);
+        Assert.True((bool)health["isolated"]!);
+    }
+
+    [Theory]
     [InlineData("Skiff:LeaseCheckInterval", "00:00:00.001")]
     [InlineData("Skiff:MaxWorkers", "-1")]
     [InlineData("Skiff:Retention", "00:00:00")]
