@@ -26,6 +26,27 @@ internal sealed class RuncCli
     /// <summary>Whether runc still keeps state for the container.</summary>
     public bool HasState(string containerId) => Directory.Exists(Path.Combine(_stateDirectory, containerId));
 
+    /// <summary>
+    /// Removes the state of a container known to be stopped (its cgroups are already gone), as runc delete
+    /// would; false if it could not.
+    /// </summary>
+    public bool TryRemoveState(string containerId)
+    {
+        try
+        {
+            Directory.Delete(Path.Combine(_stateDirectory, containerId), recursive: true);
+            return true;
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
     public Task<RuncCommandResult> KillAsync(string containerId) => RunAsync(["kill", containerId, "KILL"]);
 
     public Task<RuncCommandResult> DeleteAsync(string containerId) => RunAsync(["delete", "--force", containerId]);

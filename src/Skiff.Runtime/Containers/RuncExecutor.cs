@@ -356,7 +356,10 @@ public sealed class RuncExecutor : ITaskExecutor
 
     private async Task CleanupAsync(string containerId, string bundle)
     {
-        if (_runc.HasState(containerId))
+        // Deleting a stopped container is removing its cgroups and its state directory: done here, it saves
+        // starting runc once more (~10 ms of a ~50 ms attempt). A container that still has a process keeps
+        // its cgroup (rmdir fails), and only then runc delete --force is needed to kill and remove it.
+        if (_runc.HasState(containerId) && !(_cgroups.Remove(containerId) && _runc.TryRemoveState(containerId)))
         {
             await _runc.DeleteAsync(containerId).ConfigureAwait(false);
         }
