@@ -53,6 +53,7 @@ internal static class OciSpecBuilder
         IReadOnlyList<string>? hostBinds = null)
     {
         var memoryBytes = (long)request.MemoryMb * 1024 * 1024;
+        var size = $"size={request.EphemeralStorageMb.ToString(CultureInfo.InvariantCulture)}m";
         var namespaces = new List<OciNamespace> { new("pid"), new("mount"), new("ipc"), new("uts") };
         if (!string.Equals(request.Network, HostNetwork, StringComparison.Ordinal))
         {
@@ -85,8 +86,10 @@ internal static class OciSpecBuilder
                 new("/dev/shm", "tmpfs", "shm", ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]),
                 new("/dev/mqueue", "mqueue", "mqueue", ["nosuid", "noexec", "nodev"]),
                 new("/sys", "sysfs", "sysfs", ["nosuid", "noexec", "nodev", "ro"]),
-                new("/tmp", "tmpfs", "tmpfs", ["nosuid", "nodev", "mode=1777", $"size={request.EphemeralStorageMb.ToString(CultureInfo.InvariantCulture)}m"]),
-                new(WorkInside, "bind", request.WorkDirectory, ["rbind", "rw", "nosuid", "nodev"]),
+                new("/tmp", "tmpfs", "tmpfs", ["nosuid", "nodev", "mode=1777", size]),
+                // The working directory is scratch too: capped like /tmp and owned by the task's user. Nothing
+                // reads it after the attempt, so it need not be on the host's disk, where nothing caps it.
+                new(WorkInside, "tmpfs", "tmpfs", ["nosuid", "nodev", "mode=0755", size, $"uid={request.User.Uid.ToString(CultureInfo.InvariantCulture)}", $"gid={request.User.Gid.ToString(CultureInfo.InvariantCulture)}"]),
                 new(OutputInside, "bind", request.OutputDirectory, ["rbind", "rw", "nosuid", "nodev"]),
                 new(TiniInside, "bind", options.TiniPath, ["bind", "ro", "nosuid", "nodev"]),
             ],

@@ -14,8 +14,8 @@ namespace Skiff.Runtime.Containers;
 /// capabilities, no new privileges, a seccomp deny-list, the task's uid/gid (65534 unless it asks), tini as pid 1.
 /// </summary>
 /// <remarks>
-/// <para>The container's root is its image's rootfs, shared read-only by all its tasks; the attempt's work
-/// and output directories are bind-mounted at /work and /output, /tmp is a tmpfs capped at the task's ephemeralStorageMb.</para>
+/// <para>The container's root is its image's rootfs, shared read-only by all its tasks; the attempt's output
+/// directory is bind-mounted at /output; /work and /tmp are tmpfs capped at the task's ephemeralStorageMb each.</para>
 /// <para><c>runc run</c> stays attached: its stdout and stderr are the container's, so output flows through
 /// the same <see cref="OutputPump"/> as for plain processes. <c>--keep</c> leaves the stopped container
 /// (and so its cgroup) in place long enough to read usage and OOM kills; the attempt always ends with

@@ -63,7 +63,8 @@ public sealed class OciSpecBuilderTests
         Assert.Contains("mount", seccomp.GetProperty("syscalls")[0].GetProperty("names").EnumerateArray().Select(n => n.GetString()));
 
         var mounts = spec.GetProperty("mounts").EnumerateArray().ToDictionary(m => m.GetProperty("destination").GetString()!);
-        Assert.Equal("/data/work/t_a", mounts["/work"].GetProperty("source").GetString());
+        Assert.Equal("tmpfs", mounts["/work"].GetProperty("type").GetString());
+        Assert.Equal(["nosuid", "nodev", "mode=0755", "size=1024m", "uid=65534", "gid=65534"], mounts["/work"].GetProperty("options").EnumerateArray().Select(o => o.GetString()));
         Assert.Equal("/data/out/t_a", mounts["/output"].GetProperty("source").GetString());
         Assert.Contains("ro", mounts["/.skiff/tini"].GetProperty("options").EnumerateArray().Select(o => o.GetString()));
         Assert.Contains("size=1024m", mounts["/tmp"].GetProperty("options").EnumerateArray().Select(o => o.GetString()));

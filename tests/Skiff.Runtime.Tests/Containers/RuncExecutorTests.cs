@@ -93,16 +93,17 @@ public sealed class RuncExecutorTests : IDisposable
     public async Task ExecuteAsync_Environment_HasTaskVariablesAndOutputReachesHost()
     {
         const string Script = "echo \"$GREETING|$SKIFF_TASK_ID|$SKIFF_ATTEMPT|$SKIFF_OUTPUT|$HOME|$(pwd)|$(hostname)\"; "
-            + "echo result > \"$SKIFF_OUTPUT/r.txt\"; echo scratch > w.txt";
+            + "echo result > \"$SKIFF_OUTPUT/r.txt\"; echo scratch > w.txt && cat w.txt";
         var env = new Dictionary<string, string> { ["GREETING"] = "hi", ["SKIFF_OUTPUT"] = "/elsewhere" };
         var request = Shell(Script) with { Env = env };
 
         var result = await RunAsync(request);
 
         Assert.Equal(0, result.ExitCode);
-        Assert.Equal($"hi|{_taskId}|1|/output|/work|/work|{_taskId}", Stdout);
+        Assert.Equal([$"hi|{_taskId}|1|/output|/work|/work|{_taskId}", "scratch"], _sink.Lines(LogStream.Stdout));
         Assert.Equal("result\n", File.ReadAllText(Path.Combine(_output, "r.txt")));
-        Assert.Equal("scratch\n", File.ReadAllText(Path.Combine(_work, "w.txt")));
+        // /work is the container's own capped scratch: only /output reaches the host.
+        Assert.False(File.Exists(Path.Combine(_work, "w.txt")));
     }
 
     [Fact]

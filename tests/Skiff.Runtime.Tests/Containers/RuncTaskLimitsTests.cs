@@ -72,12 +72,14 @@ public sealed class RuncTaskLimitsTests : IDisposable
         Assert.True(host.WaitForExit(TimeSpan.FromSeconds(2)), "the host could not run a process");
     }
 
-    [Fact]
-    public async Task ExecuteAsync_EphemeralStorage4Mb_WritingMoreFailsWithEnospc()
+    [Theory]
+    [InlineData("/tmp")]
+    [InlineData("/work")]
+    public async Task ExecuteAsync_EphemeralStorage4Mb_WritingMoreFailsWithEnospc(string directory)
     {
         // 2 MB fits (so the cap is not simply "nothing"); 8 MB more does not.
-        var script = "dd if=/dev/zero of=/tmp/fits bs=1M count=2 2>/dev/null && echo fits; rm /tmp/fits; "
-            + "dd if=/dev/zero of=/tmp/big bs=1M count=8; echo \"dd $?\"; echo \"size $(wc -c < /tmp/big)\"";
+        var script = $"dd if=/dev/zero of={directory}/fits bs=1M count=2 2>/dev/null && echo fits; rm {directory}/fits; "
+            + $"dd if=/dev/zero of={directory}/big bs=1M count=8; echo \"dd $?\"; echo \"size $(wc -c < {directory}/big)\"";
 
         var result = await RunAsync(Shell(script) with { EphemeralStorageMb = 4 });
 
