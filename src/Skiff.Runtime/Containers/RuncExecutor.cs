@@ -308,7 +308,12 @@ public sealed class RuncExecutor : ITaskExecutor
         }
 
         int? exitCode = process.HasExited ? process.ExitCode : null;
-        if (status == ExecutionStatus.Exited)
+        if (status != ExecutionStatus.Exited && ReadRuncError(bundle) is not null)
+        {
+            // Stopped while runc was still creating the container: its 1 is runc's, the task never ran.
+            exitCode = null;
+        }
+        else if (status == ExecutionStatus.Exited)
         {
             if (ReadRuncError(bundle) is { } runcError)
             {
