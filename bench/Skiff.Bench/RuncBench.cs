@@ -32,8 +32,7 @@ internal static class RuncBench
         await images.InitializeAsync();
         var runc = new RuncOptions { StateRoot = Path.Combine(dir.Path, "runc"), ImagesDirectory = images.Directory, Images = images };
 
-        var bare = await BareRuncAsync(runc, images, dir.Path);
-        var executor = await ExecutorAsync(runc, dir.Path);
+        var (bare, executor) = await BareAndExecutorAsync(runc, images, dir.Path);
         var bareP50 = Stats.Percentile(bare, 50);
         var executorP50 = Stats.Percentile(executor, 50);
         Console.WriteLine($"runc: bare runc run p50 {bareP50:0.0} ms p90 {Stats.Percentile(bare, 90):0.0} ms; "
@@ -67,13 +66,22 @@ internal static class RuncBench
         Timeout = TimeSpan.FromSeconds(30),
     };
 
-    /// <summary><c>runc run</c> (attached, auto-delete) of the config.json Skiff would generate; only the run is timed.</summary>
-    private static async Task<List<double>> BareRuncAsync(RuncOptions runc, ImageStore images, string root)
+    /// <summary>
+    /// Alternately a bare <c>runc run</c> (attached, auto-delete) of the config.json Skiff would generate (only
+    /// the run is timed) and the same task through RuncExecutor (everything timed): interleaved, so both see
+    /// the same machine, whatever else it is doing.
+    /// </summary>
+    private static async Task<(List<double> Bare, List<double> Executor)> BareAndExecutorAsync(RuncOptions runc, ImageStore images, string root)
     {
         using var image = await images.AcquireAsync(BusyboxImage.Name) ?? throw new InvalidOperationException("no busybox image");
         var state = Directory.CreateDirectory(Path.Combine(root, "bare-state")).FullName;
         var swap = new Cgroups().SwapAccounted;
-        var times = new List<double>();
+        var executor = new RuncExecutor(runc);
+        var bare = new List<double>();
+        var executed = new List<double>();
+        // This process's own CPU (children excluded) spent starting bare runc vs running the executor.
+        var bareCpu = TimeSpan.Zero;
+        var executorCpu = TimeSpan.Zero;
         for (var i = 0; i < Runs + Warmup; i++)
         {
             var request = Request($"bare{i}", Path.Combine(root, "bare"), ["true"]);
@@ -93,46 +101,42 @@ internal static class RuncBench
             {
                 start.ArgumentList.Add(argument);
             }
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
             var clock = Stopwatch.StartNew();
-            using var process = Process.Start(start)!;
-            process.StandardInput.Close();
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEndAsync();
-            await process.WaitForExitAsync();
-            await Task.WhenAll(stdout, stderr);
-            clock.Stop();
-            if (process.ExitCode != 0)
+            using (var process = Process.Start(start)!)
             {
-                throw new InvalidOperationException($"bare runc run failed ({process.ExitCode}): {await stderr}");
+                process.StandardInput.Close();
+                var stdout = process.StandardOutput.ReadToEndAsync();
+                var stderr = process.StandardError.ReadToEndAsync();
+                await process.WaitForExitAsync();
+                await Task.WhenAll(stdout, stderr);
+                clock.Stop();
+                bareCpu += Process.GetCurrentProcess().TotalProcessorTime - cpu;
+                if (process.ExitCode != 0)
+                {
+                    throw new InvalidOperationException($"bare runc run failed ({process.ExitCode}): {await stderr}");
+                }
             }
-            if (i >= Warmup)
-            {
-                times.Add(clock.Elapsed.TotalMilliseconds);
-            }
-        }
-        return times;
-    }
 
-    private static async Task<List<double>> ExecutorAsync(RuncOptions runc, string root)
-    {
-        var executor = new RuncExecutor(runc);
-        var times = new List<double>();
-        for (var i = 0; i < Runs + Warmup; i++)
-        {
-            var request = Request($"exec{i}", Path.Combine(root, "exec"), ["true"]);
-            var clock = Stopwatch.StartNew();
-            var result = await executor.ExecuteAsync(request, NullSink.Instance, CancellationToken.None);
-            clock.Stop();
+            var executorRequest = Request($"exec{i}", Path.Combine(root, "exec"), ["true"]);
+            cpu = Process.GetCurrentProcess().TotalProcessorTime;
+            var executorClock = Stopwatch.StartNew();
+            var result = await executor.ExecuteAsync(executorRequest, NullSink.Instance, CancellationToken.None);
+            executorClock.Stop();
+            executorCpu += Process.GetCurrentProcess().TotalProcessorTime - cpu;
             if (result.Status != ExecutionStatus.Exited || result.ExitCode != 0)
             {
                 throw new InvalidOperationException($"RuncExecutor run failed: {result.Status} {result.Error}");
             }
             if (i >= Warmup)
             {
-                times.Add(clock.Elapsed.TotalMilliseconds);
+                bare.Add(clock.Elapsed.TotalMilliseconds);
+                executed.Add(executorClock.Elapsed.TotalMilliseconds);
             }
         }
-        return times;
+        Console.WriteLine(FormattableString.Invariant(
+            $"runc: own CPU per run of this process: starting bare runc {bareCpu.TotalMilliseconds / (Runs + Warmup):0.0} ms, RuncExecutor {executorCpu.TotalMilliseconds / (Runs + Warmup):0.0} ms"));
+        return (bare, executed);
     }
 
     /// <summary>
@@ -195,10 +199,17 @@ internal static class RuncBench
                 }
             })));
             var before = await RemainingAsync(client);
+            var cpuBefore = CpuTicks(server.Id);
             var clock = Stopwatch.StartNew();
             await Task.Delay(TimeSpan.FromSeconds(seconds));
             var after = await RemainingAsync(client);
+            var cpuAfter = CpuTicks(server.Id);
             var elapsed = clock.Elapsed.TotalSeconds;
+            // Where the CPU of an isolated task goes: the server itself, and runc with the container (its
+            // reaped children, whose times the kernel adds to cutime/cstime).
+            var done = Math.Max(1, before - after);
+            Console.WriteLine(FormattableString.Invariant(
+                $"runc: CPU per task: server {(cpuAfter.Own - cpuBefore.Own) * 10.0 / done:0.0} ms, runc + container {(cpuAfter.Children - cpuBefore.Children) * 10.0 / done:0.0} ms ({done} tasks)"));
             if (after == 0)
             {
                 Console.WriteLine("runc: the backlog ran out inside the window; the rate is a lower bound");
@@ -211,6 +222,16 @@ internal static class RuncBench
             client.Dispose();
             await ServeMode.StopAsync(server);
         }
+    }
+
+    /// <summary>utime + stime and cutime + cstime of a process, in clock ticks (100 per second on Linux).</summary>
+    private static (long Own, long Children) CpuTicks(int pid)
+    {
+        // The fields after the command (which may hold spaces) start at state, field 3.
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        long Field(int number) => long.Parse(fields[number - 3], CultureInfo.InvariantCulture);
+        return (Field(14) + Field(15), Field(16) + Field(17));
     }
 
     private static async Task<int> RemainingAsync(HttpClient client)

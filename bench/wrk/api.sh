@@ -11,7 +11,7 @@ data="$(mktemp -d)"
 port="${PORT:-7191}"
 url="http://127.0.0.1:$port"
 export SKIFF_ADMIN_KEY=sk_bench_key_0123456789abcdefghijklmnopqrstuvwxyz
-dotnet "$root/bench/Skiff.Bench/bin/Release/net10.0/skiff.dll" server --data "$data" --urls "$url" --max-workers 0 >"$data/server.log" 2>&1 &
+dotnet "$root/bench/Skiff.Bench/bin/Release/net10.0/skiff.dll" server --data "$data" --urls "$url" --max-workers 0 --executor process >"$data/server.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"' EXIT
 for _ in $(seq 100); do curl -fs "$url/health" >/dev/null && break; sleep 0.2; done
