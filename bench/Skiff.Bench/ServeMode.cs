@@ -19,7 +19,8 @@ internal static class ServeMode
         }, CancellationToken.None);
 
     /// <summary>Starts this program in serve mode; returns the process and a client for it.</summary>
-    public static async Task<(Process Server, HttpClient Client)> StartAsync(string data, int port, int maxWorkers, int connections, string executor = "auto")
+    public static async Task<(Process Server, HttpClient Client)> StartAsync(
+        string data, int port, int maxWorkers, int connections, string executor = "auto", IReadOnlyDictionary<string, string>? environment = null)
     {
         var url = $"http://127.0.0.1:{port}";
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
@@ -30,6 +31,10 @@ internal static class ServeMode
         }
         start.Environment["SKIFF_ADMIN_KEY"] = Key;
         start.Environment["Logging__LogLevel__Default"] = "Warning";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
         var server = Process.Start(start)!;
         server.OutputDataReceived += (_, _) => { };
         server.ErrorDataReceived += (_, e) =>

@@ -263,6 +263,7 @@ public static class SkiffServer
             var runc = new RuncOptions
             {
                 RuncPath = options.RuncPath,
+                WarmPoolSize = options.WarmPool,
                 StateRoot = Path.Combine(options.DataDirectory, "runc"),
                 ImagesDirectory = Path.Combine(options.DataDirectory, "images"),
                 Images = services.GetRequiredService<Skiff.Runtime.Images.ImageStore>(),

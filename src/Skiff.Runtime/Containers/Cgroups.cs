@@ -106,6 +106,11 @@ internal sealed class Cgroups
         return parents.Where(Directory.Exists);
     }
 
+    /// <summary>Whether any process is still in the container's cgroups (every process is in every hierarchy: one is read).</summary>
+    public bool HasProcesses(string containerId) =>
+        Directories(containerId).Select(directory => TryRead(Path.Combine(directory, "cgroup.procs"))).FirstOrDefault(text => text is not null) is { } procs
+        && !string.IsNullOrWhiteSpace(procs);
+
     /// <summary>Removes what runc left of the container's cgroups; true when none remains.</summary>
     public bool Remove(string containerId)
     {

@@ -50,7 +50,8 @@ internal static class OciSpecBuilder
         string rootfs,
         RuncOptions options,
         bool swapAccounted,
-        IReadOnlyList<string>? hostBinds = null)
+        IReadOnlyList<string>? hostBinds = null,
+        IReadOnlyList<OciMount>? extraMounts = null)
     {
         var memoryBytes = (long)request.MemoryMb * 1024 * 1024;
         var size = $"size={request.EphemeralStorageMb.ToString(CultureInfo.InvariantCulture)}m";
@@ -92,6 +93,7 @@ internal static class OciSpecBuilder
                 new(WorkInside, "tmpfs", "tmpfs", ["nosuid", "nodev", "mode=0755", size, $"uid={request.User.Uid.ToString(CultureInfo.InvariantCulture)}", $"gid={request.User.Gid.ToString(CultureInfo.InvariantCulture)}"]),
                 new(OutputInside, "bind", request.OutputDirectory, ["rbind", "rw", "nosuid", "nodev"]),
                 new(TiniInside, "bind", options.TiniPath, ["bind", "ro", "nosuid", "nodev"]),
+                .. extraMounts ?? [],
             ],
             Linux = new OciLinux
             {
@@ -116,7 +118,11 @@ internal static class OciSpecBuilder
     /// <summary>CFS quota for a CPU share in units where 1024 is one full core.</summary>
     internal static long CpuQuota(int cpu) => (long)cpu * (long)CpuPeriodMicroseconds / CpuUnitsPerCore;
 
-    private static List<string> BuildEnvironment(ExecutionRequest request)
+    private static List<string> BuildEnvironment(ExecutionRequest request) =>
+        [.. EnvironmentOf(request).Select(variable => variable.Key + "=" + variable.Value)];
+
+    /// <summary>The attempt's environment inside its container, in order: defaults, the task's, Skiff's own.</summary>
+    internal static Dictionary<string, string> EnvironmentOf(ExecutionRequest request)
     {
         var environment = new Dictionary<string, string>(StringComparer.Ordinal)
         {
@@ -131,7 +137,7 @@ internal static class OciSpecBuilder
         environment["SKIFF_OUTPUT"] = OutputInside;
         environment["SKIFF_TASK_ID"] = request.TaskId;
         environment["SKIFF_ATTEMPT"] = request.Attempt.ToString(CultureInfo.InvariantCulture);
-        return [.. environment.Select(variable => variable.Key + "=" + variable.Value)];
+        return environment;
     }
 
     private static OciSeccomp BuildSeccomp() => new()

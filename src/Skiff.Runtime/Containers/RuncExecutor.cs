@@ -23,7 +23,7 @@ namespace Skiff.Runtime.Containers;
 /// <para>A kill goes to the container's pid 1 with SIGKILL: when the init of a pid namespace dies the kernel
 /// kills everything else in it, so nothing a task started outlives it, daemons and fork bombs included.</para>
 /// </remarks>
-public sealed class RuncExecutor : ITaskExecutor
+public sealed class RuncExecutor : ITaskExecutor, IAsyncDisposable
 {
     private const string RuncLogFile = "runc.log";
     private const string TiniFatal = "[FATAL tini";
@@ -40,6 +40,7 @@ public sealed class RuncExecutor : ITaskExecutor
     private readonly RuncCli _runc;
     private readonly Cgroups _cgroups;
     private readonly ImageStore _images;
+    private readonly WarmPool? _pool;
 
     public RuncExecutor(RuncOptions options)
         : this(options, new Cgroups())
@@ -57,6 +58,7 @@ public sealed class RuncExecutor : ITaskExecutor
         _runc = new RuncCli(options.RuncPath, options.RuncStateDirectory);
         _cgroups = cgroups;
         _images = options.Images ?? new ImageStore(new ImageStoreOptions { Directory = options.ImagesDirectory });
+        _pool = options.WarmPoolSize > 0 ? new WarmPool(options, _runc, cgroups, _images, options.WarmPoolSize) : null;
     }
 
     public string Name => "runc";
@@ -137,6 +139,16 @@ public sealed class RuncExecutor : ITaskExecutor
         if (Validate(request) is { } problem)
         {
             return ExecutionSupport.NotRun(ExecutionStatus.FailedToStart, problem);
+        }
+        if (_pool is not null && WarmPool.KeyOf(request) is { } key)
+        {
+            var taken = _pool.TryTake(key, out var warm);
+            // Whether it was there or not, the next attempt of this shape should find one.
+            _pool.Fill(key, request);
+            if (taken && await RunWarmAsync(request, warm, sink, cancellationToken).ConfigureAwait(false) is { } warmResult)
+            {
+                return warmResult;
+            }
         }
         ImageLease? image;
         try
@@ -336,6 +348,102 @@ public sealed class RuncExecutor : ITaskExecutor
         var usage = new TaskUsage((long)wall.TotalMilliseconds, stats.CpuMs, stats.PeakMemoryBytes);
         return new ExecutionResult(status, exitCode, error, usage, stdout.Tail, stderr.Tail);
     }
+
+    /// <summary>
+    /// Runs the attempt in a container of the pool; null if that container turned out to be gone (the attempt
+    /// then runs cold). The container's pipes are the attempt's output; its end is the end of every process in
+    /// its cgroup; the exit status comes from the file the script writes.
+    /// </summary>
+    private async Task<ExecutionResult?> RunWarmAsync(ExecutionRequest request, WarmContainer warm, IExecutionSink sink, CancellationToken cancellationToken)
+    {
+        using var container = warm;
+        try
+        {
+            if (!WarmPool.Start(warm, request))
+            {
+                return null;
+            }
+            var startedAt = _timeProvider.GetTimestamp();
+            sink.Started(_timeProvider.GetUtcNow());
+
+            using var sinkFailed = new CancellationTokenSource();
+            using var stopReading = new CancellationTokenSource();
+            var onSinkFault = ExecutionSupport.CancelAction(sinkFailed);
+            var stdout = new OutputPump(warm.Stdout, LogStream.Stdout, sink, ProcessExecutor.MaxLineBytes, ProcessExecutor.TailChars, onSinkFault);
+            var stderr = new OutputPump(warm.Stderr, LogStream.Stderr, sink, ProcessExecutor.MaxLineBytes, ProcessExecutor.TailChars, onSinkFault);
+            var pumping = Task.WhenAll(stdout.RunAsync(stopReading.Token), stderr.RunAsync(stopReading.Token));
+            using var timeout = ExecutionSupport.CreateTimeout(request.Timeout, _timeProvider);
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token, sinkFailed.Token);
+
+            var status = ExecutionStatus.Exited;
+            string? error = null;
+            try
+            {
+                // The pipes close when the last process holding them is gone; one that closed them early is waited for.
+                await pumping.WaitAsync(stop.Token).ConfigureAwait(false);
+                while (_cgroups.HasProcesses(warm.Id))
+                {
+                    await Task.Delay(KillRetry / 10, _timeProvider, stop.Token).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                (status, error) = cancellationToken.IsCancellationRequested ? (ExecutionStatus.Cancelled, "cancelled")
+                    : timeout.IsCancellationRequested ? (ExecutionStatus.TimedOut, $"timed out after {ExecutionSupport.Describe(request.Timeout)}")
+                    : (ExecutionStatus.Cancelled, "output sink failed");
+                var killing = _timeProvider.GetTimestamp();
+                while (_cgroups.HasProcesses(warm.Id) && _timeProvider.GetElapsedTime(killing) < KillWait)
+                {
+                    await _runc.KillAsync(warm.Id).ConfigureAwait(false);
+                    await Task.Delay(KillRetry / 10, _timeProvider, CancellationToken.None).ConfigureAwait(false);
+                }
+            }
+            var wall = _timeProvider.GetElapsedTime(startedAt);
+            var stats = _cgroups.Read(warm.Id);
+            if (!await ExecutionSupport.WaitBoundedAsync(pumping, DrainWait, _timeProvider).ConfigureAwait(false))
+            {
+                await stopReading.CancelAsync().ConfigureAwait(false);
+                await ExecutionSupport.WaitBoundedAsync(pumping, DrainWait, _timeProvider).ConfigureAwait(false);
+            }
+            if ((stdout.SinkFault ?? stderr.SinkFault) is { } fault
+                && !(fault is OperationCanceledException && cancellationToken.IsCancellationRequested))
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(fault);
+            }
+
+            // Killed (timeout, cancel, OOM of the shell): as a SIGKILL shows in the cold path, 137.
+            var exitCode = WarmPool.ExitCode(warm) ?? 137;
+            if (status == ExecutionStatus.Exited)
+            {
+                if (exitCode is 126 or 127 && stderr.FirstLine is { } first && first.StartsWith("env: ", StringComparison.Ordinal))
+                {
+                    // env could not exec the command: "env: can't execute 'nosuch': No such file or directory".
+                    (status, error) = (ExecutionStatus.FailedToStart, "cannot start: " + first["env: ".Length..]);
+                }
+                else if (stats.OomKills > 0 && exitCode != 0)
+                {
+                    (status, error) = (ExecutionStatus.OomKilled, $"OOMKilled: exceeded its memory limit of {request.MemoryMb} MiB");
+                }
+            }
+            WarmPool.MoveOutput(warm, request.OutputDirectory);
+            var usage = new TaskUsage((long)wall.TotalMilliseconds, stats.CpuMs, stats.PeakMemoryBytes);
+            return new ExecutionResult(status, status == ExecutionStatus.FailedToStart ? null : exitCode, error, usage, stdout.Tail, stderr.Tail);
+        }
+        finally
+        {
+            if (_cgroups.HasProcesses(warm.Id))
+            {
+                await _runc.KillAsync(warm.Id).ConfigureAwait(false);
+            }
+            await _pool!.RemoveAsync(warm.Id, warm.Bundle).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Containers of the warm pool ready to be taken.</summary>
+    internal int WarmReadyCount => _pool?.ReadyCount ?? 0;
+
+    /// <summary>Removes the containers kept ahead (none are left running when the server stops).</summary>
+    public ValueTask DisposeAsync() => _pool?.DisposeAsync() ?? ValueTask.CompletedTask;
 
     /// <summary>SIGKILLs the container's init (and with it the whole pid namespace) and waits for runc to return.</summary>
     private async Task KillAsync(Process process, string containerId)

@@ -31,6 +31,12 @@ public sealed record RuncOptions
     /// <summary>The open-files limit inside containers (soft and hard); root here cannot raise it above 20000.</summary>
     public int OpenFilesLimit { get; init; } = 4096;
 
+    /// <summary>
+    /// Containers kept created and started ahead per shape just used (image, limits, user, network): 0 runs
+    /// every attempt cold with <c>runc run</c>. See <see cref="WarmPool"/>.
+    /// </summary>
+    public int WarmPoolSize { get; init; }
+
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
     internal string RuncStateDirectory => Path.Combine(StateRoot, "state");

@@ -18,6 +18,14 @@ public sealed class SkiffOptions
     [RegularExpression("^(auto|process|runc)$")]
     public string Executor { get; set; } = "auto";
 
+    /// <summary>
+    /// Containers the runc executor keeps created and started ahead, per task shape just used (image, limits,
+    /// user, network): submit → started drops from ~45 ms to a few ms. 0 (default) runs every attempt cold.
+    /// A pooled container's hostname is its own id, not the task's.
+    /// </summary>
+    [Range(0, 16)]
+    public int WarmPool { get; set; }
+
     /// <summary>The runc binary of the runc executor.</summary>
     [Required]
     public string RuncPath { get; set; } = Runtime.Containers.RuncOptions.DefaultRuncPath;
