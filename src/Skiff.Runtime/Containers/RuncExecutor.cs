@@ -23,7 +23,7 @@ namespace Skiff.Runtime.Containers;
 /// <para>A kill goes to the container's pid 1 with SIGKILL: when the init of a pid namespace dies the kernel
 /// kills everything else in it, so nothing a task started outlives it, daemons and fork bombs included.</para>
 /// </remarks>
-public sealed class RuncExecutor : ITaskExecutor, IAsyncDisposable
+public sealed class RuncExecutor : ITaskExecutor, IAsyncDisposable, IDisposable
 {
     private const string RuncLogFile = "runc.log";
     private const string TiniFatal = "[FATAL tini";
@@ -444,6 +444,8 @@ public sealed class RuncExecutor : ITaskExecutor, IAsyncDisposable
 
     /// <summary>Removes the containers kept ahead (none are left running when the server stops).</summary>
     public ValueTask DisposeAsync() => _pool?.DisposeAsync() ?? ValueTask.CompletedTask;
+
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     /// <summary>SIGKILLs the container's init (and with it the whole pid namespace) and waits for runc to return.</summary>
     private async Task KillAsync(Process process, string containerId)
