@@ -78,9 +78,30 @@ internal static class ServeMode
         return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 
+    /// <summary>SIGTERM, as a user stops a server, so it removes what it keeps (warm containers); SIGKILL after 30 s.</summary>
     public static async Task StopAsync(Process server)
     {
+        if (Terminate(server.Id) == 0)
+        {
+            using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            try
+            {
+                await server.WaitForExitAsync(grace.Token);
+                return;
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
         server.Kill();
         await server.WaitForExitAsync();
+    }
+
+    private static int Terminate(int pid) => NativeMethods.Kill(pid, 15);
+
+    private static class NativeMethods
+    {
+        [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+        public static extern int Kill(int pid, int signal);
     }
 }

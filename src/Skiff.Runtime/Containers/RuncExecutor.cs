@@ -278,46 +278,25 @@ public sealed class RuncExecutor : ITaskExecutor, IAsyncDisposable, IDisposable
         long startedAt,
         CancellationToken cancellationToken)
     {
-        using var sinkFailed = new CancellationTokenSource();
-        using var stopReading = new CancellationTokenSource();
-        var onSinkFault = ExecutionSupport.CancelAction(sinkFailed);
-        var stdout = new OutputPump(process.StandardOutput.BaseStream, LogStream.Stdout, sink, ProcessExecutor.MaxLineBytes, ProcessExecutor.TailChars, onSinkFault);
-        var stderr = new OutputPump(process.StandardError.BaseStream, LogStream.Stderr, sink, ProcessExecutor.MaxLineBytes, ProcessExecutor.TailChars, onSinkFault);
-        var pumping = Task.WhenAll(stdout.RunAsync(stopReading.Token), stderr.RunAsync(stopReading.Token));
-
-        using var timeout = ExecutionSupport.CreateTimeout(request.Timeout, _timeProvider);
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token, sinkFailed.Token);
+        using var supervision = new AttemptSupervision(process.StandardOutput.BaseStream, process.StandardError.BaseStream, sink, request.Timeout, _timeProvider, cancellationToken);
 
         var status = ExecutionStatus.Exited;
         string? error = null;
         try
         {
-            await process.WaitForExitAsync(stop.Token).ConfigureAwait(false);
+            await process.WaitForExitAsync(supervision.Stop).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
-            // A caller's cancel wins over a timeout that fired at the same moment. Otherwise the sink failed,
-            // and its exception is rethrown below once the container is gone.
-            (status, error) = cancellationToken.IsCancellationRequested ? (ExecutionStatus.Cancelled, "cancelled")
-                : timeout.IsCancellationRequested ? (ExecutionStatus.TimedOut, $"timed out after {ExecutionSupport.Describe(request.Timeout)}")
-                : (ExecutionStatus.Cancelled, "output sink failed");
+            (status, error) = supervision.StoppedBecause();
             await KillAsync(process, containerId).ConfigureAwait(false);
         }
         var wall = _timeProvider.GetElapsedTime(startedAt);
         // The container is stopped but kept (run --keep): its cgroup still holds the figures.
         var stats = _cgroups.Read(containerId);
-
-        if (!await ExecutionSupport.WaitBoundedAsync(pumping, DrainWait, _timeProvider).ConfigureAwait(false))
-        {
-            await stopReading.CancelAsync().ConfigureAwait(false);
-            await ExecutionSupport.WaitBoundedAsync(pumping, DrainWait, _timeProvider).ConfigureAwait(false);
-        }
-
-        if ((stdout.SinkFault ?? stderr.SinkFault) is { } fault
-            && !(fault is OperationCanceledException && cancellationToken.IsCancellationRequested))
-        {
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(fault);
-        }
+        await supervision.DrainAsync(DrainWait).ConfigureAwait(false);
+        supervision.ThrowIfSinkFailed();
+        var stderr = supervision.Stderr;
 
         int? exitCode = process.HasExited ? process.ExitCode : null;
         if (status != ExecutionStatus.Exited && ReadRuncError(bundle) is not null)
@@ -346,7 +325,7 @@ public sealed class RuncExecutor : ITaskExecutor, IAsyncDisposable, IDisposable
         }
 
         var usage = new TaskUsage((long)wall.TotalMilliseconds, stats.CpuMs, stats.PeakMemoryBytes);
-        return new ExecutionResult(status, exitCode, error, usage, stdout.Tail, stderr.Tail);
+        return new ExecutionResult(status, exitCode, error, usage, supervision.Stdout.Tail, stderr.Tail);
     }
 
     /// <summary>
@@ -366,31 +345,22 @@ public sealed class RuncExecutor : ITaskExecutor, IAsyncDisposable, IDisposable
             var startedAt = _timeProvider.GetTimestamp();
             sink.Started(_timeProvider.GetUtcNow());
 
-            using var sinkFailed = new CancellationTokenSource();
-            using var stopReading = new CancellationTokenSource();
-            var onSinkFault = ExecutionSupport.CancelAction(sinkFailed);
-            var stdout = new OutputPump(warm.Stdout, LogStream.Stdout, sink, ProcessExecutor.MaxLineBytes, ProcessExecutor.TailChars, onSinkFault);
-            var stderr = new OutputPump(warm.Stderr, LogStream.Stderr, sink, ProcessExecutor.MaxLineBytes, ProcessExecutor.TailChars, onSinkFault);
-            var pumping = Task.WhenAll(stdout.RunAsync(stopReading.Token), stderr.RunAsync(stopReading.Token));
-            using var timeout = ExecutionSupport.CreateTimeout(request.Timeout, _timeProvider);
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token, sinkFailed.Token);
+            using var supervision = new AttemptSupervision(warm.Stdout, warm.Stderr, sink, request.Timeout, _timeProvider, cancellationToken);
 
             var status = ExecutionStatus.Exited;
             string? error = null;
             try
             {
                 // The pipes close when the last process holding them is gone; one that closed them early is waited for.
-                await pumping.WaitAsync(stop.Token).ConfigureAwait(false);
+                await supervision.Pumping.WaitAsync(supervision.Stop).ConfigureAwait(false);
                 while (_cgroups.HasProcesses(warm.Id))
                 {
-                    await Task.Delay(KillRetry / 10, _timeProvider, stop.Token).ConfigureAwait(false);
+                    await Task.Delay(KillRetry / 10, _timeProvider, supervision.Stop).ConfigureAwait(false);
                 }
             }
             catch (OperationCanceledException)
             {
-                (status, error) = cancellationToken.IsCancellationRequested ? (ExecutionStatus.Cancelled, "cancelled")
-                    : timeout.IsCancellationRequested ? (ExecutionStatus.TimedOut, $"timed out after {ExecutionSupport.Describe(request.Timeout)}")
-                    : (ExecutionStatus.Cancelled, "output sink failed");
+                (status, error) = supervision.StoppedBecause();
                 var killing = _timeProvider.GetTimestamp();
                 while (_cgroups.HasProcesses(warm.Id) && _timeProvider.GetElapsedTime(killing) < KillWait)
                 {
@@ -400,16 +370,9 @@ public sealed class RuncExecutor : ITaskExecutor, IAsyncDisposable, IDisposable
             }
             var wall = _timeProvider.GetElapsedTime(startedAt);
             var stats = _cgroups.Read(warm.Id);
-            if (!await ExecutionSupport.WaitBoundedAsync(pumping, DrainWait, _timeProvider).ConfigureAwait(false))
-            {
-                await stopReading.CancelAsync().ConfigureAwait(false);
-                await ExecutionSupport.WaitBoundedAsync(pumping, DrainWait, _timeProvider).ConfigureAwait(false);
-            }
-            if ((stdout.SinkFault ?? stderr.SinkFault) is { } fault
-                && !(fault is OperationCanceledException && cancellationToken.IsCancellationRequested))
-            {
-                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(fault);
-            }
+            await supervision.DrainAsync(DrainWait).ConfigureAwait(false);
+            supervision.ThrowIfSinkFailed();
+            var stderr = supervision.Stderr;
 
             // Killed (timeout, cancel, OOM of the shell): as a SIGKILL shows in the cold path, 137.
             var exitCode = WarmPool.ExitCode(warm) ?? 137;
@@ -427,7 +390,7 @@ public sealed class RuncExecutor : ITaskExecutor, IAsyncDisposable, IDisposable
             }
             WarmPool.MoveOutput(warm, request.OutputDirectory);
             var usage = new TaskUsage((long)wall.TotalMilliseconds, stats.CpuMs, stats.PeakMemoryBytes);
-            return new ExecutionResult(status, status == ExecutionStatus.FailedToStart ? null : exitCode, error, usage, stdout.Tail, stderr.Tail);
+            return new ExecutionResult(status, status == ExecutionStatus.FailedToStart ? null : exitCode, error, usage, supervision.Stdout.Tail, stderr.Tail);
         }
         finally
         {
@@ -469,16 +432,19 @@ public sealed class RuncExecutor : ITaskExecutor, IAsyncDisposable, IDisposable
         }
     }
 
-    private async Task CleanupAsync(string containerId, string bundle)
+    private Task CleanupAsync(string containerId, string bundle) => RemoveContainerAsync(_runc, _cgroups, containerId, bundle);
+
+    /// <summary>Removes a container that has ended (or is killed here), its cgroups, its state and its bundle.</summary>
+    internal static async Task RemoveContainerAsync(RuncCli runc, Cgroups cgroups, string containerId, string bundle)
     {
         // Deleting a stopped container is removing its cgroups and its state directory: done here, it saves
         // starting runc once more (~10 ms of a ~50 ms attempt). A container that still has a process keeps
         // its cgroup (rmdir fails), and only then runc delete --force is needed to kill and remove it.
-        if (_runc.HasState(containerId) && !(_cgroups.Remove(containerId) && _runc.TryRemoveState(containerId)))
+        if (runc.HasState(containerId) && !(cgroups.Remove(containerId) && runc.TryRemoveState(containerId)))
         {
-            await _runc.DeleteAsync(containerId).ConfigureAwait(false);
+            await runc.DeleteAsync(containerId).ConfigureAwait(false);
         }
-        _cgroups.Remove(containerId);
+        cgroups.Remove(containerId);
         try
         {
             if (Directory.Exists(bundle))

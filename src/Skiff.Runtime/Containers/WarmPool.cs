@@ -174,7 +174,15 @@ internal sealed class WarmPool : IAsyncDisposable
     {
         var id = IdPrefix + Guid.NewGuid().ToString("N")[..20];
         var bundle = Path.Combine(_options.BundlesDirectory, id);
-        var image = await _images.AcquireAsync(template.Image, _stopping.Token).ConfigureAwait(false);
+        ImageLease? image;
+        try
+        {
+            image = await _images.AcquireAsync(template.Image, _stopping.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or OperationCanceledException or InvalidOperationException)
+        {
+            return null;
+        }
         if (image is null)
         {
             return null;
@@ -224,7 +232,8 @@ internal sealed class WarmPool : IAsyncDisposable
             // The container keeps runc's stdio: these pipes become the attempt's stdout and stderr.
             create = Process.Start(startInfo)!;
             create.StandardInput.Close();
-            await create.WaitForExitAsync(_stopping.Token).ConfigureAwait(false);
+            // Not cancellable: abandoned half-way, runc would finish creating a container nobody removes.
+            await create.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
             if (create.ExitCode != 0 || (await _runc.RunAsync(["start", id]).ConfigureAwait(false)).ExitCode != 0)
             {
                 throw new IOException($"runc could not create or start {id}");
@@ -241,25 +250,7 @@ internal sealed class WarmPool : IAsyncDisposable
     }
 
     /// <summary>Kills and removes a container of the pool (also what the executor does after an attempt).</summary>
-    public async Task RemoveAsync(string id, string bundle)
-    {
-        if (_runc.HasState(id) && !(_cgroups.Remove(id) && _runc.TryRemoveState(id)))
-        {
-            await _runc.DeleteAsync(id).ConfigureAwait(false);
-        }
-        _cgroups.Remove(id);
-        try
-        {
-            if (Directory.Exists(bundle))
-            {
-                Directory.Delete(bundle, recursive: true);
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // Removed by CleanupLeftoversAsync at the next start.
-        }
-    }
+    public Task RemoveAsync(string id, string bundle) => RuncExecutor.RemoveContainerAsync(_runc, _cgroups, id, bundle);
 
     public async ValueTask DisposeAsync()
     {

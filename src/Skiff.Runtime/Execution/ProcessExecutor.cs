@@ -177,32 +177,20 @@ public sealed class ProcessExecutor : ITaskExecutor
         long startedAt,
         CancellationToken cancellationToken)
     {
-        using var sinkFailed = new CancellationTokenSource();
-        using var stopReading = new CancellationTokenSource();
-        var onSinkFault = ExecutionSupport.CancelAction(sinkFailed);
-        var stdout = new OutputPump(process.StandardOutput.BaseStream, LogStream.Stdout, sink, MaxLineBytes, TailChars, onSinkFault);
-        var stderr = new OutputPump(process.StandardError.BaseStream, LogStream.Stderr, sink, MaxLineBytes, TailChars, onSinkFault);
-        var pumping = Task.WhenAll(stdout.RunAsync(stopReading.Token), stderr.RunAsync(stopReading.Token));
+        using var supervision = new AttemptSupervision(process.StandardOutput.BaseStream, process.StandardError.BaseStream, sink, request.Timeout, _timeProvider, cancellationToken);
 
         using var stopSampling = new CancellationTokenSource();
         var sampling = tree.SampleAsync(SampleInterval, _timeProvider, stopSampling.Token);
-
-        using var timeout = ExecutionSupport.CreateTimeout(request.Timeout, _timeProvider);
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token, sinkFailed.Token);
 
         var status = ExecutionStatus.Exited;
         string? error = null;
         try
         {
-            await process.WaitForExitAsync(stop.Token).ConfigureAwait(false);
+            await process.WaitForExitAsync(supervision.Stop).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
-            // Checked in this order so a caller's cancel wins over a timeout that fired at the same moment.
-            // Otherwise the sink failed, and its exception is rethrown below once everything is cleaned up.
-            (status, error) = cancellationToken.IsCancellationRequested ? (ExecutionStatus.Cancelled, "cancelled")
-                : timeout.IsCancellationRequested ? (ExecutionStatus.TimedOut, $"timed out after {ExecutionSupport.Describe(request.Timeout)}")
-                : (ExecutionStatus.Cancelled, "output sink failed");
+            (status, error) = supervision.StoppedBecause();
             tree.Sample();
             tree.KillAll(process);
             await ExecutionSupport.WaitBoundedAsync(process.WaitForExitAsync(CancellationToken.None), KillWait, _timeProvider).ConfigureAwait(false);
@@ -214,17 +202,9 @@ public sealed class ProcessExecutor : ITaskExecutor
         await stopSampling.CancelAsync().ConfigureAwait(false);
         await sampling.ConfigureAwait(false);
 
-        if (!await ExecutionSupport.WaitBoundedAsync(pumping, DrainWait, _timeProvider).ConfigureAwait(false))
-        {
-            await stopReading.CancelAsync().ConfigureAwait(false);
-            await ExecutionSupport.WaitBoundedAsync(pumping, DrainWait, _timeProvider).ConfigureAwait(false);
-        }
-
-        if ((stdout.SinkFault ?? stderr.SinkFault) is { } fault
-            && !(fault is OperationCanceledException && cancellationToken.IsCancellationRequested))
-        {
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(fault);
-        }
+        await supervision.DrainAsync(DrainWait).ConfigureAwait(false);
+        supervision.ThrowIfSinkFailed();
+        var stderr = supervision.Stderr;
 
         int? exitCode = process.HasExited ? process.ExitCode : null;
         if (status == ExecutionStatus.Exited && UsesSessions && exitCode is 126 or 127
@@ -236,7 +216,7 @@ public sealed class ProcessExecutor : ITaskExecutor
         }
 
         var usage = new TaskUsage((long)wall.TotalMilliseconds, tree.CpuMs, tree.PeakMemoryBytes);
-        return new ExecutionResult(status, exitCode, error, usage, stdout.Tail, stderr.Tail);
+        return new ExecutionResult(status, exitCode, error, usage, supervision.Stdout.Tail, stderr.Tail);
     }
 
     private ProcessStartInfo CreateStartInfo(ExecutionRequest request, string executable, Dictionary<string, string> environment)

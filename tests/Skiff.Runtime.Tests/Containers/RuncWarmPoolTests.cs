@@ -16,6 +16,8 @@ public sealed class RuncWarmPoolTests : IAsyncLifetime, IDisposable
     private readonly RuncFixture _fixture;
     private readonly TempDirectory _root = new();
     private readonly RuncExecutor _executor;
+    // Other test assemblies may run warm pools of their own at the same time: only new cgroups are this test's.
+    private readonly HashSet<string> _warmCgroupsBefore = WarmCgroups();
 
     public RuncWarmPoolTests(RuncFixture fixture)
     {
@@ -33,8 +35,11 @@ public sealed class RuncWarmPoolTests : IAsyncLifetime, IDisposable
         Assert.Empty(Directory.Exists(Path.Combine(_fixture.Options.StateRoot, "bundles"))
             ? Directory.GetDirectories(Path.Combine(_fixture.Options.StateRoot, "bundles"))
             : []);
-        Assert.DoesNotContain(new Cgroups().ParentDirectories().SelectMany(Directory.GetDirectories), d => Path.GetFileName(d).StartsWith(WarmPool.IdPrefix, StringComparison.Ordinal));
+        Assert.Empty(WarmCgroups().Except(_warmCgroupsBefore));
     }
+
+    private static HashSet<string> WarmCgroups() =>
+        [.. new Cgroups().ParentDirectories().SelectMany(Directory.GetDirectories).Where(d => Path.GetFileName(d).StartsWith(WarmPool.IdPrefix, StringComparison.Ordinal))];
 
     public void Dispose() => _root.Dispose();
 
