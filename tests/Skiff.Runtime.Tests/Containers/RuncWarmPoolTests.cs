@@ -143,6 +143,9 @@ public sealed class RuncWarmPoolTests : IAsyncLifetime, IDisposable
 
         Assert.Equal(0, result.ExitCode);
         Assert.StartsWith("t_other", Assert.Single(sink.Lines(LogStream.Stdout)), StringComparison.Ordinal);
-        Assert.Equal(1, _executor.WarmReadyCount);
+        // The pooled container of the first shape was left for an attempt of that shape.
+        var same = new RecordingSink();
+        await _executor.ExecuteAsync(Shell("same", "hostname"), same, CancellationToken.None);
+        Assert.StartsWith(WarmPool.IdPrefix, Assert.Single(same.Lines(LogStream.Stdout)), StringComparison.Ordinal);
     }
 }
