@@ -202,9 +202,7 @@ public sealed class RuncExecutor : ITaskExecutor, IAsyncDisposable, IDisposable
             }
             Directory.CreateDirectory(bundle);
             var spec = OciSpecBuilder.Build(request, containerId, image.RootfsPath, _options, _cgroups.SwapAccounted, image.HostBinds);
-            await File.WriteAllBytesAsync(
-                Path.Combine(bundle, "config.json"),
-                JsonSerializer.SerializeToUtf8Bytes(spec, OciJsonContext.Default.OciSpec)).ConfigureAwait(false);
+            await WritePrivateAsync(Path.Combine(bundle, "config.json"), JsonSerializer.SerializeToUtf8Bytes(spec, OciJsonContext.Default.OciSpec)).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -338,7 +336,7 @@ public sealed class RuncExecutor : ITaskExecutor, IAsyncDisposable, IDisposable
         using var container = warm;
         try
         {
-            if (!WarmPool.Start(warm, request))
+            if (!await WarmPool.StartAsync(warm, request).ConfigureAwait(false))
             {
                 return null;
             }
@@ -486,6 +484,19 @@ public sealed class RuncExecutor : ITaskExecutor, IAsyncDisposable, IDisposable
             }
         }
         return null;
+    }
+
+    /// <summary>Writes a file only root can read (0600): config.json holds the task's environment, secrets included.</summary>
+    internal static async Task WritePrivateAsync(string path, byte[] content)
+    {
+        var options = new FileStreamOptions
+        {
+            Mode = FileMode.Create,
+            Access = FileAccess.Write,
+            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+        };
+        await using var stream = new FileStream(path, options);
+        await stream.WriteAsync(content).ConfigureAwait(false);
     }
 
     /// <summary>runc's container id (also the cgroup and bundle name): one per task attempt.</summary>

@@ -121,10 +121,11 @@ internal sealed class WarmPool : IAsyncDisposable
     }
 
     /// <summary>Hands the attempt to the waiting shell: false if nothing waits any more (the container died).</summary>
-    public static bool Start(WarmContainer container, ExecutionRequest request)
+    public static async Task<bool> StartAsync(WarmContainer container, ExecutionRequest request)
     {
+        // The script holds the task's environment, secrets included: readable by the task's user alone.
         var command = Path.Combine(container.Bundle, "control", "command");
-        File.WriteAllText(command, Script(request));
+        await RuncExecutor.WritePrivateAsync(command, Encoding.UTF8.GetBytes(Script(request))).ConfigureAwait(false);
         if (NativeMethods.Chown(command, request.User.Uid, request.User.Gid) != 0)
         {
             return false;
@@ -216,7 +217,7 @@ internal sealed class WarmPool : IAsyncDisposable
                 new(StatusInside, "bind", status, ["bind", "rw", "nosuid", "nodev"]),
             ];
             var spec = OciSpecBuilder.Build(request, id, image.RootfsPath, _options, _cgroups.SwapAccounted, image.HostBinds, extra);
-            await File.WriteAllBytesAsync(Path.Combine(bundle, "config.json"), JsonSerializer.SerializeToUtf8Bytes(spec, OciJsonContext.Default.OciSpec)).ConfigureAwait(false);
+            await RuncExecutor.WritePrivateAsync(Path.Combine(bundle, "config.json"), JsonSerializer.SerializeToUtf8Bytes(spec, OciJsonContext.Default.OciSpec)).ConfigureAwait(false);
 
             var startInfo = new ProcessStartInfo(_options.RuncPath)
             {

@@ -284,6 +284,8 @@ public sealed class RuncExecutorTests : IDisposable
         var memory = File.ReadAllText($"/sys/fs/cgroup/memory/skiff/{ContainerId}/memory.limit_in_bytes").Trim();
         var quota = File.ReadAllText($"/sys/fs/cgroup/cpu/skiff/{ContainerId}/cpu.cfs_quota_us").Trim();
         var pids = File.ReadAllText($"/sys/fs/cgroup/pids/skiff/{ContainerId}/pids.max").Trim();
+        // config.json carries the task's environment (secrets included): root alone may read it.
+        var configMode = File.GetUnixFileMode(Path.Combine(_fixture.Options.StateRoot, "bundles", ContainerId, "config.json"));
         var clock = Stopwatch.StartNew();
         await cancel.CancelAsync();
         var result = await running.WaitAsync(Deadline);
@@ -293,6 +295,7 @@ public sealed class RuncExecutorTests : IDisposable
         Assert.Equal((64L << 20).ToString(), memory);
         Assert.Equal("50000", quota);
         Assert.Equal(TaskDefaults.PidsLimit.ToString(), pids);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, configMode);
         await AssertNothingLeftAsync();
     }
 
