@@ -16,6 +16,9 @@ public sealed record ServerOptions
     /// <summary>"auto" or "runc" (a runc container per attempt; the server refuses to start without runc) or "process" (no isolation).</summary>
     public string Executor { get; init; } = "auto";
 
+    /// <summary>Warm containers per task shape (runc); null: the "Skiff:WarmPool" setting (default 0).</summary>
+    public int? WarmPool { get; init; }
+
     /// <summary>argv prefix that runs the skiff CLI (for built-in workloads: PREFIX workload TYPE ...). Null: this process.</summary>
     public IReadOnlyList<string>? SkiffCommand { get; init; }
 

@@ -116,6 +116,10 @@ public static class SkiffServer
             // stack trace; RunAsync reports those as one "error:" line, which is all a user should see.
             ["Logging:LogLevel:Microsoft.Extensions.Hosting.Internal.Host"] = "Critical",
         };
+        if (options.WarmPool is { } warmPool)
+        {
+            configuration[$"{SkiffOptions.Section}:{nameof(SkiffOptions.WarmPool)}"] = warmPool.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
         if (options.MaxWorkers is { } maxWorkers)
         {
             configuration[$"{SkiffOptions.Section}:{nameof(SkiffOptions.MaxWorkers)}"] = maxWorkers.ToString(System.Globalization.CultureInfo.InvariantCulture);

@@ -20,4 +20,15 @@ internal static class OptionValidators
             result.AddError($"{name} must be at least {minimum}");
         }
     }
+
+    /// <summary>Rejects a count outside <paramref name="minimum"/>..<paramref name="maximum"/> (read from the token, as <see cref="AtLeast"/>).</summary>
+    public static void Between(OptionResult result, string name, int minimum, int maximum)
+    {
+        if (result.Tokens.Count == 1
+            && int.TryParse(result.Tokens[0].Value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value)
+            && (value < minimum || value > maximum))
+        {
+            result.AddError($"{name} must be between {minimum} and {maximum}");
+        }
+    }
 }

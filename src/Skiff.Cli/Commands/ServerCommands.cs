@@ -15,9 +15,10 @@ internal sealed class ServerCommands
     {
         _environment = environment;
         MaxWorkers.Validators.Add(result => OptionValidators.AtLeast(result, "--max-workers", 0));
+        WarmPool.Validators.Add(result => OptionValidators.Between(result, "--warm-pool", 0, 16));
         Executor.AcceptOnlyFromAmong(AutoExecutor, ProcessExecutor, "runc");
 
-        Command = new Command("server", "Run the Skiff server (API, scheduler and worker) in the foreground") { Data, Urls, MaxWorkers, Executor, TlsCert, TlsKey, CorsOrigin };
+        Command = new Command("server", "Run the Skiff server (API, scheduler and worker) in the foreground") { Data, Urls, MaxWorkers, Executor, WarmPool, TlsCert, TlsKey, CorsOrigin };
         Command.SetAction((parseResult, cancellationToken) => SkiffServer.RunAsync(BuildOptions(parseResult), cancellationToken));
     }
 
@@ -38,6 +39,12 @@ internal sealed class ServerCommands
     public Option<int?> MaxWorkers { get; } = new("--max-workers") { Description = "Most tasks running at once (default: number of cores; 0: an API-only server that runs no tasks)", HelpName = "N" };
 
     public Option<string?> Executor { get; } = new("--executor") { Description = "auto or runc (default: every task in its own runc container; needs root and runc), or process (plain processes, NO isolation: development only)", HelpName = "auto|runc|process" };
+
+    public Option<int?> WarmPool { get; } = new("--warm-pool")
+    {
+        Description = "Containers kept started ahead per task shape, so tasks start in a few ms instead of ~45 (0-16, default 0; a pooled container's hostname is not the task id)",
+        HelpName = "N",
+    };
 
     public Option<string?> TlsCert { get; } = new("--tls-cert")
     {
@@ -63,6 +70,7 @@ internal sealed class ServerCommands
         TlsCertificateFile = NonEmpty(parseResult.GetValue(TlsCert)) is { } certificate ? _environment.FullPath(certificate) : null,
         TlsKeyFile = NonEmpty(parseResult.GetValue(TlsKey)) is { } key ? _environment.FullPath(key) : null,
         CorsOrigins = parseResult.GetValue(CorsOrigin) ?? [],
+        WarmPool = parseResult.GetValue(WarmPool),
     };
 
     /// <summary>Flags first, then SKIFF_DATA / SKIFF_URLS, then the defaults. The data directory is made absolute.</summary>

@@ -181,9 +181,23 @@ public sealed class ServerOptionsTests
         Assert.Equal(("/tmp/d", "http://127.0.0.1:1", 3, "process"), (options.DataDirectory, options.Urls, options.MaxWorkers, options.Executor));
     }
 
+    [Fact]
+    public void Parse_WarmPool_ReachesServerOptions()
+    {
+        var cli = new CliTestHost().Cli;
+        var parseResult = cli.Parse(["server", "--warm-pool", "2"]);
+
+        Assert.Empty(parseResult.Errors);
+        Assert.Equal(2, cli.Server.BuildOptions(parseResult).WarmPool);
+        Assert.Null(cli.Server.BuildOptions(cli.Parse(["server"])).WarmPool);
+    }
+
     [Theory]
     [InlineData("--max-workers", "-1")]
     [InlineData("--executor", "docker")]
+    [InlineData("--warm-pool", "-1")]
+    [InlineData("--warm-pool", "17")]
+    [InlineData("--warm-pool", "some")]
     public void Parse_BadServerFlag_IsAParseError(string option, string value)
     {
         var parseResult = new CliTestHost().Cli.Parse(["server", option, value]);
