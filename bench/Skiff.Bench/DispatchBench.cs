@@ -37,7 +37,7 @@ internal static class DispatchBench
         var url = $"http://127.0.0.1:{ServeMode.FreePort()}";
         Environment.SetEnvironmentVariable("SKIFF_ADMIN_KEY", ServeMode.Key);
         await using var app = await SkiffServer.StartAsync(
-            new ServerOptions { DataDirectory = dir.Path, Urls = url, MaxWorkers = 8, SkiffCommand = ["dotnet", skiffDll] },
+            new ServerOptions { DataDirectory = dir.Path, Urls = url, MaxWorkers = 8, Executor = "process", SkiffCommand = ["dotnet", skiffDll] },
             new Dictionary<string, string?> { ["Logging:LogLevel:Default"] = "Warning" }, CancellationToken.None);
         using var client = new HttpClient { BaseAddress = new Uri(url) };
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", ServeMode.Key);

@@ -20,7 +20,7 @@ internal static class ServeMode
 
     /// <summary>Starts this program in serve mode; returns the process and a client for it.</summary>
     public static async Task<(Process Server, HttpClient Client)> StartAsync(
-        string data, int port, int maxWorkers, int connections, string executor = "auto", IReadOnlyDictionary<string, string>? environment = null)
+        string data, int port, int maxWorkers, int connections, string executor = "process", IReadOnlyDictionary<string, string>? environment = null)
     {
         var url = $"http://127.0.0.1:{port}";
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
