@@ -208,13 +208,11 @@ public sealed class RuncExecutor : ITaskExecutor, IAsyncDisposable, IDisposable
         {
             return $"cannot write the container bundle: {e.Message}";
         }
-        // The task runs as its user (nobody by default); its two writable directories must be its own.
-        foreach (var directory in (string[])[request.WorkDirectory, request.OutputDirectory])
+        // The task runs as its user (nobody by default); its output directory must be its own (/work is a tmpfs
+        // mounted for that user).
+        if (NativeMethods.Chown(request.OutputDirectory, request.User.Uid, request.User.Gid) != 0)
         {
-            if (NativeMethods.Chown(directory, request.User.Uid, request.User.Gid) != 0)
-            {
-                return $"cannot give {directory} to {request.User}: errno {Marshal.GetLastPInvokeError()}";
-            }
+            return $"cannot give {request.OutputDirectory} to {request.User}: errno {Marshal.GetLastPInvokeError()}";
         }
         return null;
     }
@@ -531,12 +529,9 @@ public sealed class RuncExecutor : ITaskExecutor, IAsyncDisposable, IDisposable
         {
             return $"impossible limits: cpu {request.Cpu}, memory {request.MemoryMb} MiB, pids {request.PidsLimit}, ephemeral storage {request.EphemeralStorageMb} MiB";
         }
-        foreach (var directory in (string[])[request.WorkDirectory, request.OutputDirectory])
+        if (!Path.IsPathRooted(request.OutputDirectory) || !Directory.Exists(request.OutputDirectory))
         {
-            if (!Path.IsPathRooted(directory) || !Directory.Exists(directory))
-            {
-                return $"directory does not exist: {directory}";
-            }
+            return $"directory does not exist: {request.OutputDirectory}";
         }
         return null;
     }

@@ -55,7 +55,10 @@ public sealed record ExecutionRequest
     /// isolating executors only: a plain process sees the host as it is.
     /// </summary>
     public IReadOnlyList<ReadOnlyBind> Binds { get; init; } = [];
-    /// <summary>The attempt's working directory (created by the caller, empty).</summary>
+    /// <summary>
+    /// The attempt's working directory on the host, created empty by the caller when the executor runs
+    /// attempts on the host; an isolating executor gives each attempt a /work of its own instead.
+    /// </summary>
     public required string WorkDirectory { get; init; }
     /// <summary>Where the task writes its artifacts; exported as SKIFF_OUTPUT.</summary>
     public required string OutputDirectory { get; init; }

@@ -73,7 +73,10 @@ internal sealed class AttemptRunner(
         ExecutionResult result;
         try
         {
-            Directory.CreateDirectory(work);
+            if (!executor.Isolates)
+            {
+                Directory.CreateDirectory(work); // a container has its own /work: one mkdir less per attempt
+            }
             Directory.CreateDirectory(output);
             log = new AttemptLog(store, notifier, time, task.TaskId, task.Attempts, await store.LastLogLineNoAsync(task.TaskId, CancellationToken.None));
             // Secret values exist only in this attempt's environment; the mask keeps them out of what is stored.
