@@ -172,7 +172,7 @@ public sealed class TaskExecutionTests(RunningServerFixture fixture)
         var taskId = await Server.SubmitIdAsync(TaskJson.Shell("echo pid=$$; exec sleep 30"));
         var log = await Server.WaitForLogAsync(taskId, "pid=");
         var pid = Processes.PidIn(log);
-        Assert.True(Processes.IsSleeping(pid), $"process {pid} should be running sleep 30");
+        Assert.True(await Processes.BecomesSleepingAsync(pid), $"process {pid} should be running sleep 30");
         var clock = Stopwatch.StartNew();
 
         using var response = await Server.PostAsync($"/tasks/{taskId}/cancel");

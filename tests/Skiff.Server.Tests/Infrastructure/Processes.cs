@@ -10,6 +10,24 @@ public static partial class Processes
     public static int PidIn(string log) => int.Parse(PidLine().Match(log).Groups[1].Value, CultureInfo.InvariantCulture);
 
     /// <summary>Whether <paramref name="pid"/> is still a live (not zombie) sleep process.</summary>
+    /// <summary>
+    /// Waits until <paramref name="pid"/> runs sleep: the shell prints its pid before its <c>exec sleep</c>, and
+    /// on a loaded machine the log line can arrive before the exec has happened.
+    /// </summary>
+    public static async Task<bool> BecomesSleepingAsync(int pid, TimeSpan? deadline = null)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (!IsSleeping(pid))
+        {
+            if (clock.Elapsed > (deadline ?? TimeSpan.FromSeconds(10)))
+            {
+                return false;
+            }
+            await Task.Delay(10);
+        }
+        return true;
+    }
+
     public static bool IsSleeping(int pid)
     {
         try
