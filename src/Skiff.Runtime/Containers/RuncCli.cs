@@ -18,6 +18,9 @@ internal sealed class RuncCli
         _stateDirectory = stateDirectory;
     }
 
+    /// <summary>runc's own log in a bundle (JSON lines; an error there means the container never started).</summary>
+    public const string LogFileName = "runc.log";
+
     /// <summary>The arguments that precede every subcommand.</summary>
     public IEnumerable<string> GlobalArguments => ["--root", _stateDirectory];
 
@@ -59,6 +62,28 @@ internal sealed class RuncCli
         }
         var result = await RunAsync(["list", "-q"]).ConfigureAwait(false);
         return result.ExitCode == 0 ? result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : [];
+    }
+
+    /// <summary>
+    /// <c>runc VERB [OPTIONS] --bundle BUNDLE ID</c> (run or create) with its stdio piped: the container's init
+    /// keeps those pipes, so they carry the attempt's output. runc's own errors go to <see cref="LogFileName"/>
+    /// in the bundle (they also reach stderr), which is how a container that never started is told apart from
+    /// a task that failed.
+    /// </summary>
+    public ProcessStartInfo ContainerStartInfo(string verb, string bundle, string containerId, params string[] options)
+    {
+        var startInfo = new ProcessStartInfo(_runcPath)
+        {
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var argument in (string[])[.. GlobalArguments, "--log", Path.Combine(bundle, LogFileName), "--log-format", "json", verb, .. options, "--bundle", bundle, containerId])
+        {
+            startInfo.ArgumentList.Add(argument);
+        }
+        return startInfo;
     }
 
     /// <summary>Runs a command to its end; not cancellable, because these are the clean-up steps.</summary>

@@ -25,7 +25,6 @@ namespace Skiff.Runtime.Containers;
 /// </remarks>
 public sealed class RuncExecutor : ITaskExecutor, IAsyncDisposable, IDisposable
 {
-    private const string RuncLogFile = "runc.log";
     private const string TiniFatal = "[FATAL tini";
 
     // SIGKILL cannot be caught; this bounds runc itself being stuck.
@@ -224,20 +223,8 @@ public sealed class RuncExecutor : ITaskExecutor, IAsyncDisposable, IDisposable
         IExecutionSink sink,
         CancellationToken cancellationToken)
     {
-        var startInfo = new ProcessStartInfo(_options.RuncPath)
-        {
-            UseShellExecute = false,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        // runc's own errors go to a log in the bundle (they also reach stderr), which is how a container
-        // that never started is told apart from a task that failed.
-        foreach (var argument in (string[])[.. _runc.GlobalArguments, "--log", Path.Combine(bundle, RuncLogFile), "--log-format", "json",
-                     "run", "--keep", "--bundle", bundle, containerId])
-        {
-            startInfo.ArgumentList.Add(argument);
-        }
+        // --keep: the stopped container (and its cgroup) stays until its usage and OOM kills are read.
+        var startInfo = _runc.ContainerStartInfo("run", bundle, containerId, "--keep");
 
         using var process = new Process { StartInfo = startInfo };
         var startedAt = _timeProvider.GetTimestamp();
@@ -460,7 +447,7 @@ public sealed class RuncExecutor : ITaskExecutor, IAsyncDisposable, IDisposable
         string[] lines;
         try
         {
-            lines = File.ReadAllLines(Path.Combine(bundle, RuncLogFile));
+            lines = File.ReadAllLines(Path.Combine(bundle, RuncCli.LogFileName));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -534,11 +521,5 @@ public sealed class RuncExecutor : ITaskExecutor, IAsyncDisposable, IDisposable
             return $"directory does not exist: {request.OutputDirectory}";
         }
         return null;
-    }
-
-    private static class NativeMethods
-    {
-        [DllImport("libc", EntryPoint = "chown", SetLastError = true)]
-        public static extern int Chown([MarshalAs(UnmanagedType.LPUTF8Str)] string path, uint owner, uint group);
     }
 }

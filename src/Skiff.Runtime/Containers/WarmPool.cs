@@ -73,7 +73,9 @@ internal sealed class WarmPool : IAsyncDisposable
     /// <summary>Starts creating containers of this shape in the background until the pool holds its size of them.</summary>
     public void Fill(WarmKey key, ExecutionRequest template)
     {
-        if (_stopping.IsCancellationRequested || !_filling.TryAdd(key, 0))
+        if (_stopping.IsCancellationRequested
+            || (_ready.TryGetValue(key, out var ready) && ready.Count >= _size)
+            || !_filling.TryAdd(key, 0))
         {
             return;
         }
@@ -219,17 +221,7 @@ internal sealed class WarmPool : IAsyncDisposable
             var spec = OciSpecBuilder.Build(request, id, image.RootfsPath, _options, _cgroups.SwapAccounted, image.HostBinds, extra);
             await RuncExecutor.WritePrivateAsync(Path.Combine(bundle, "config.json"), JsonSerializer.SerializeToUtf8Bytes(spec, OciJsonContext.Default.OciSpec)).ConfigureAwait(false);
 
-            var startInfo = new ProcessStartInfo(_options.RuncPath)
-            {
-                UseShellExecute = false,
-                RedirectStandardInput = true,
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            };
-            foreach (var argument in (string[])[.. _runc.GlobalArguments, "--log", Path.Combine(bundle, "runc.log"), "--log-format", "json", "create", "--bundle", bundle, id])
-            {
-                startInfo.ArgumentList.Add(argument);
-            }
+            var startInfo = _runc.ContainerStartInfo("create", bundle, id);
             // The container keeps runc's stdio: these pipes become the attempt's stdout and stderr.
             create = Process.Start(startInfo)!;
             create.StandardInput.Close();
@@ -277,26 +269,6 @@ internal sealed class WarmPool : IAsyncDisposable
         name.Length > 0 && (char.IsAsciiLetter(name[0]) || name[0] == '_') && name.All(c => char.IsAsciiLetterOrDigit(c) || c == '_');
 
     private static string Quote(string value) => "'" + value.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
-
-    private static class NativeMethods
-    {
-        public const int WriteOnlyNonBlocking = 0x1 | 0x800; // O_WRONLY | O_NONBLOCK
-
-        [DllImport("libc", EntryPoint = "chown", SetLastError = true)]
-        public static extern int Chown([MarshalAs(UnmanagedType.LPUTF8Str)] string path, uint owner, uint group);
-
-        [DllImport("libc", EntryPoint = "mkfifo", SetLastError = true)]
-        public static extern int MakeFifo([MarshalAs(UnmanagedType.LPUTF8Str)] string path, uint mode);
-
-        [DllImport("libc", EntryPoint = "open", SetLastError = true)]
-        public static extern int Open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
-
-        [DllImport("libc", EntryPoint = "write", SetLastError = true)]
-        public static extern nint Write(int fd, byte[] buffer, nint count);
-
-        [DllImport("libc", EntryPoint = "close", SetLastError = true)]
-        public static extern int Close(int fd);
-    }
 }
 
 /// <summary>What a pooled container was created with: an attempt must match it exactly to use it.</summary>
