@@ -10,54 +10,33 @@ namespace Skiff.Runtime.Tests.Containers;
 
 // Real containers under runc from images of a real store: an imported one and the built-in host image.
 [Collection(RuncCollection.Name)]
-public sealed class ImageContainerTests : IDisposable
+public sealed class ImageContainerTests : RuncAttemptTests
 {
-    private readonly RuncFixture _fixture;
-    private readonly TempDirectory _root = new();
     private readonly ImageStore _store;
     private readonly RuncExecutor _executor;
-    private readonly RecordingSink _sink = new();
-    private readonly string _taskId = "t_" + Guid.NewGuid().ToString("N")[..20];
 
     public ImageContainerTests(RuncFixture fixture)
+        : base(fixture)
     {
-        _fixture = fixture;
-        _store = new ImageStore(new ImageStoreOptions { Directory = _root.Combine("data", "images") });
+        _store = new ImageStore(new ImageStoreOptions { Directory = Root.Combine("data", "images") });
         _executor = new RuncExecutor(fixture.Options with { ImagesDirectory = _store.Directory, Images = _store });
     }
 
-    public void Dispose() => _root.Dispose();
+    private Task<ExecutionResult> RunAsync(string image, params string[] command) =>
+        RunAsync(_executor, Request(command) with { Image = image });
 
-    private async Task<ExecutionResult> RunAsync(string image, params string[] command)
-    {
-        Assert.True(_fixture.Available, _fixture.Problem);
-        var request = new ExecutionRequest
-        {
-            TaskId = _taskId,
-            Attempt = 1,
-            Image = image,
-            Command = command,
-            WorkDirectory = Directory.CreateDirectory(_root.Combine("work")).FullName,
-            OutputDirectory = Directory.CreateDirectory(_root.Combine("out")).FullName,
-            Timeout = TimeSpan.FromSeconds(20),
-        };
-        var result = await _executor.ExecuteAsync(request, _sink, CancellationToken.None);
-        Assert.False(Directory.Exists(Path.Combine(_fixture.Options.StateRoot, "bundles", _taskId + "-1")), "bundle left behind");
-        return result;
-    }
-
-    private string Stdout => string.Join("\n", _sink.Lines(LogStream.Stdout));
+    private string Stdout => string.Join("\n", Sink.Lines(LogStream.Stdout));
 
     [Fact]
     public async Task ExecuteAsync_ImportedImage_RunsFromItsLayersReadOnly()
     {
-        Assert.True(_fixture.Available, _fixture.Problem);
+        Assert.True(Fixture.Available, Fixture.Problem);
         var busybox = await File.ReadAllBytesAsync(BusyboxImage.DefaultBusyboxPath);
         var bottom = new TestLayer().Directory("bin").File("bin/busybox", busybox, (UnixFileMode)0x1ED)
             .Symlink("bin/sh", "busybox").Symlink("bin/cat", "/bin/busybox").Symlink("bin/touch", "busybox")
             .Directory("etc").File("etc/greeting", "hello from a layer\n").File("etc/secret", "lower\n");
         var top = new TestLayer().Whiteout("etc/secret").File("etc/greeting", "hello from the top layer\n");
-        var archive = _root.Combine("app.tar");
+        var archive = Root.Combine("app.tar");
         TestImages.WriteOci(archive, [bottom.Gzip(), top.Gzip()]);
         await _store.ImportAsync("apps/hello:1", archive, force: false);
 
@@ -82,7 +61,7 @@ public sealed class ImageContainerTests : IDisposable
     [Fact]
     public async Task ExecuteAsync_HostImage_RunsHostToolsButSeesNoPrivateDirectories()
     {
-        var marker = _root.Combine("data", "marker.txt");
+        var marker = Root.Combine("data", "marker.txt");
         Directory.CreateDirectory(Path.GetDirectoryName(marker)!);
         await File.WriteAllTextAsync(marker, "private");
         var tool = File.Exists("/usr/bin/python3") ? "/usr/bin/python3 -c 'print(1)'" : "/usr/bin/env true && echo 1";

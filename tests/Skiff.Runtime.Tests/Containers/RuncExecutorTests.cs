@@ -12,65 +12,20 @@ namespace Skiff.Runtime.Tests.Containers;
 // Real containers under runc with the busybox image; each test also checks that the attempt left nothing
 // behind (no container in the state root, no cgroup, no bundle).
 [Collection(RuncCollection.Name)]
-public sealed class RuncExecutorTests : IDisposable
+public sealed class RuncExecutorTests(RuncFixture fixture) : RuncAttemptTests(fixture)
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(10);
 
-    private readonly RuncFixture _fixture;
-    private readonly TempDirectory _root = new();
-    private readonly string _work;
-    private readonly string _output;
-    private readonly RecordingSink _sink = new();
-    private readonly string _taskId = "t_" + Guid.NewGuid().ToString("N")[..20];
-
-    public RuncExecutorTests(RuncFixture fixture)
-    {
-        _fixture = fixture;
-        _work = Directory.CreateDirectory(_root.Combine("work")).FullName;
-        _output = Directory.CreateDirectory(_root.Combine("out")).FullName;
-    }
-
-    public void Dispose() => _root.Dispose();
-
-    private string ContainerId => _taskId + "-1";
-
-    private ExecutionRequest Shell(string script) => new()
-    {
-        TaskId = _taskId,
-        Attempt = 1,
-        Command = ["sh", "-c", script],
-        WorkDirectory = _work,
-        OutputDirectory = _output,
-        Timeout = TimeSpan.FromSeconds(20),
-    };
-
-    private async Task<ExecutionResult> RunAsync(ExecutionRequest request, CancellationToken cancellationToken = default)
-    {
-        Assert.True(_fixture.Available, _fixture.Problem);
-        var result = await _fixture.Executor.ExecuteAsync(request, _sink, cancellationToken);
-        await AssertNothingLeftAsync();
-        return result;
-    }
-
     private Task<ExecutionResult> RunShellAsync(string script) => RunAsync(Shell(script));
 
-    private string Stdout => string.Join("\n", _sink.Lines(LogStream.Stdout));
-
-    private async Task AssertNothingLeftAsync()
-    {
-        var runc = new RuncCli(_fixture.Options.RuncPath, Path.Combine(_fixture.Options.StateRoot, "state"));
-        Assert.Empty(await runc.ListAsync());
-        Assert.False(Directory.Exists($"/sys/fs/cgroup/memory/skiff/{ContainerId}"), "memory cgroup left behind");
-        Assert.Empty(new Cgroups().Directories(ContainerId));
-        Assert.False(Directory.Exists(Path.Combine(_fixture.Options.StateRoot, "bundles", ContainerId)), "bundle left behind");
-    }
+    private string Stdout => string.Join("\n", Sink.Lines(LogStream.Stdout));
 
     [Fact]
     public void Properties_RuncExecutor_Isolates()
     {
-        Assert.Equal("runc", _fixture.Executor.Name);
-        Assert.True(_fixture.Executor.Isolates);
-        Assert.True(_fixture.Available, _fixture.Problem);
+        Assert.Equal("runc", Fixture.Executor.Name);
+        Assert.True(Fixture.Executor.Isolates);
+        Assert.True(Fixture.Available, Fixture.Problem);
     }
 
     [Fact]
@@ -81,11 +36,11 @@ public sealed class RuncExecutorTests : IDisposable
         Assert.Equal(ExecutionStatus.Exited, result.Status);
         Assert.Equal(3, result.ExitCode);
         Assert.Null(result.Error);
-        Assert.Equal(["out"], _sink.Lines(LogStream.Stdout));
-        Assert.Equal(["err"], _sink.Lines(LogStream.Stderr));
+        Assert.Equal(["out"], Sink.Lines(LogStream.Stdout));
+        Assert.Equal(["err"], Sink.Lines(LogStream.Stderr));
         Assert.Equal("out", result.StdoutTail);
         Assert.Equal("err", result.StderrTail);
-        Assert.NotNull(_sink.StartedAt);
+        Assert.NotNull(Sink.StartedAt);
         Assert.True(result.Usage.WallMs > 0);
     }
 
@@ -100,10 +55,10 @@ public sealed class RuncExecutorTests : IDisposable
         var result = await RunAsync(request);
 
         Assert.Equal(0, result.ExitCode);
-        Assert.Equal([$"hi|{_taskId}|1|/output|/work|/work|{_taskId}", "scratch"], _sink.Lines(LogStream.Stdout));
-        Assert.Equal("result\n", File.ReadAllText(Path.Combine(_output, "r.txt")));
+        Assert.Equal([$"hi|{TaskId}|1|/output|/work|/work|{TaskId}", "scratch"], Sink.Lines(LogStream.Stdout));
+        Assert.Equal("result\n", File.ReadAllText(Path.Combine(Output, "r.txt")));
         // /work is the container's own capped scratch: only /output reaches the host.
-        Assert.False(File.Exists(Path.Combine(_work, "w.txt")));
+        Assert.False(File.Exists(Path.Combine(Work, "w.txt")));
     }
 
     [Fact]
@@ -115,7 +70,7 @@ public sealed class RuncExecutorTests : IDisposable
             + "unshare -U true && echo userns; echo end");
 
         Assert.Equal(0, result.ExitCode);
-        var lines = _sink.Lines(LogStream.Stdout);
+        var lines = Sink.Lines(LogStream.Stdout);
         Assert.Equal("65534", lines[0]);
         Assert.Equal("65534", lines[1]);
         Assert.Contains("CapEff:\t0000000000000000", lines);
@@ -134,7 +89,7 @@ public sealed class RuncExecutorTests : IDisposable
         var result = await RunShellAsync("for p in /proc/[0-9]*; do echo ${p#/proc/}; done");
 
         Assert.Equal(0, result.ExitCode);
-        var pids = _sink.Lines(LogStream.Stdout).Select(int.Parse).ToList();
+        var pids = Sink.Lines(LogStream.Stdout).Select(int.Parse).ToList();
         // tini (1), the shell, perhaps a subshell: nothing of the host's hundreds, not the test itself.
         Assert.InRange(pids.Count, 2, 4);
         Assert.Contains(1, pids);
@@ -144,7 +99,7 @@ public sealed class RuncExecutorTests : IDisposable
     [Fact]
     public async Task ExecuteAsync_FileSystem_RootReadOnlyHostFilesInvisible()
     {
-        var secret = _root.Combine("secret.txt");
+        var secret = Root.Combine("secret.txt");
         File.WriteAllText(secret, "host secret");
 
         var result = await RunShellAsync(
@@ -154,13 +109,13 @@ public sealed class RuncExecutorTests : IDisposable
             + "df -m /tmp | tail -1 | awk '{print \"tmp \" $2}'");
 
         Assert.Equal(0, result.ExitCode);
-        var lines = _sink.Lines(LogStream.Stdout);
+        var lines = Sink.Lines(LogStream.Stdout);
         Assert.DoesNotContain(lines, line => line.Contains("host secret", StringComparison.Ordinal));
         Assert.DoesNotContain("root-writable", lines);
         Assert.DoesNotContain("etc-writable", lines);
         Assert.Contains("scratch-writable", lines);
         Assert.Contains($"tmp {TaskDefaults.EphemeralStorageMb}", lines);
-        Assert.False(File.Exists(Path.Combine(BusyboxImage.RootfsPath(_fixture.Options.ImagesDirectory), "bin", "x")));
+        Assert.False(File.Exists(Path.Combine(BusyboxImage.RootfsPath(Fixture.Options.ImagesDirectory), "bin", "x")));
     }
 
     [Fact]
@@ -174,7 +129,7 @@ public sealed class RuncExecutorTests : IDisposable
         var result = await RunShellAsync($"echo ping | nc -w 2 127.0.0.1 {port} && echo connected; echo done");
 
         Assert.Equal(0, result.ExitCode);
-        Assert.DoesNotContain("connected", _sink.Lines(LogStream.Stdout));
+        Assert.DoesNotContain("connected", Sink.Lines(LogStream.Stdout));
         Assert.False(accepted.IsCompleted, "the host listener accepted a connection from a network-none container");
     }
 
@@ -187,7 +142,7 @@ public sealed class RuncExecutorTests : IDisposable
             "nc -l -p 7777 > /tmp/got & for i in $(seq 100); do echo ping | nc -w 2 127.0.0.1 7777 && break; sleep 0.1; done; wait; cat /tmp/got");
 
         Assert.Equal(0, result.ExitCode);
-        Assert.Contains("ping", _sink.Lines(LogStream.Stdout));
+        Assert.Contains("ping", Sink.Lines(LogStream.Stdout));
     }
 
     [Fact]
@@ -208,7 +163,7 @@ public sealed class RuncExecutorTests : IDisposable
 
         Assert.Equal(0, result.ExitCode);
         Assert.Equal("ping", await served.WaitAsync(Deadline));
-        Assert.Contains("connected", _sink.Lines(LogStream.Stdout));
+        Assert.Contains("connected", Sink.Lines(LogStream.Stdout));
     }
 
     [Fact]
@@ -220,7 +175,7 @@ public sealed class RuncExecutorTests : IDisposable
 
         Assert.Equal(ExecutionStatus.OomKilled, result.Status);
         Assert.Equal("OOMKilled: exceeded its memory limit of 32 MiB", result.Error);
-        Assert.DoesNotContain("survived", _sink.Lines(LogStream.Stdout));
+        Assert.DoesNotContain("survived", Sink.Lines(LogStream.Stdout));
         Assert.InRange(result.Usage.PeakMemoryBytes, 16L << 20, 33L << 20);
     }
 
@@ -269,23 +224,23 @@ public sealed class RuncExecutorTests : IDisposable
         Assert.Equal("timed out after 1s", result.Error);
         Assert.Equal(137, result.ExitCode);
         Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(3));
-        Assert.Equal(["started"], _sink.Lines(LogStream.Stdout));
+        Assert.Equal(["started"], Sink.Lines(LogStream.Stdout));
     }
 
     [Fact]
     public async Task ExecuteAsync_Cancel_KillsContainerWithLimitsApplied()
     {
-        Assert.True(_fixture.Available, _fixture.Problem);
+        Assert.True(Fixture.Available, Fixture.Problem);
         var request = Shell("echo started; sleep 100") with { Cpu = 512, MemoryMb = 64 };
         using var cancel = new CancellationTokenSource();
-        var running = _fixture.Executor.ExecuteAsync(request, _sink, cancel.Token);
-        Assert.True(await Poll.UntilAsync(() => _sink.Lines(LogStream.Stdout).Count > 0, Deadline), "never started");
+        var running = Fixture.Executor.ExecuteAsync(request, Sink, cancel.Token);
+        Assert.True(await Poll.UntilAsync(() => Sink.Lines(LogStream.Stdout).Count > 0, Deadline), "never started");
 
         var memory = File.ReadAllText($"/sys/fs/cgroup/memory/skiff/{ContainerId}/memory.limit_in_bytes").Trim();
         var quota = File.ReadAllText($"/sys/fs/cgroup/cpu/skiff/{ContainerId}/cpu.cfs_quota_us").Trim();
         var pids = File.ReadAllText($"/sys/fs/cgroup/pids/skiff/{ContainerId}/pids.max").Trim();
         // config.json carries the task's environment (secrets included): root alone may read it.
-        var configMode = File.GetUnixFileMode(Path.Combine(_fixture.Options.StateRoot, "bundles", ContainerId, "config.json"));
+        var configMode = File.GetUnixFileMode(Path.Combine(Fixture.Options.StateRoot, "bundles", ContainerId, "config.json"));
         var clock = Stopwatch.StartNew();
         await cancel.CancelAsync();
         var result = await running.WaitAsync(Deadline);
@@ -302,37 +257,37 @@ public sealed class RuncExecutorTests : IDisposable
     [Fact]
     public async Task ExecuteAsync_AnotherTaskRunning_ItsWorkAndOutputAreOutOfReach()
     {
-        Assert.True(_fixture.Available, _fixture.Problem);
+        Assert.True(Fixture.Available, Fixture.Problem);
         var marker = "marker-" + Guid.NewGuid().ToString("N")[..12];
-        var otherOutput = Directory.CreateDirectory(_root.Combine("other-out")).FullName;
+        var otherOutput = Directory.CreateDirectory(Root.Combine("other-out")).FullName;
         var other = new ExecutionRequest
         {
             TaskId = "t_" + Guid.NewGuid().ToString("N")[..20],
             Attempt = 1,
             Command = ["sh", "-c", $"echo {marker} > /work/{marker}; echo {marker} > /output/{marker}; echo written; sleep 100"],
-            WorkDirectory = Directory.CreateDirectory(_root.Combine("other-work")).FullName,
+            WorkDirectory = Directory.CreateDirectory(Root.Combine("other-work")).FullName,
             OutputDirectory = otherOutput,
             Timeout = TimeSpan.FromSeconds(60),
         };
         var otherSink = new RecordingSink();
         using var stopOther = new CancellationTokenSource();
-        var running = _fixture.Executor.ExecuteAsync(other, otherSink, stopOther.Token);
+        var running = Fixture.Executor.ExecuteAsync(other, otherSink, stopOther.Token);
         Assert.True(await Poll.UntilAsync(() => otherSink.Lines(LogStream.Stdout).Count > 0, Deadline), "the other task never wrote its files");
         Assert.True(File.Exists(Path.Combine(otherOutput, marker)), "the other task's output is not where the test looks");
 
         // Every path this task can see (names and contents), and its /proc, where another container's root would show.
-        var result = await _fixture.Executor.ExecuteAsync(Shell(
+        var result = await Fixture.Executor.ExecuteAsync(Shell(
             $"echo {marker} > /work/own-{marker}; "
             + $"find / \\( -path /proc -o -path /sys -o -path /dev \\) -prune -o -print 2>/dev/null | grep {marker}; "
             + $"grep -rls {marker} /work /output /tmp /etc /root 2>/dev/null; "
-            + $"ls -d /proc/*/root/work/{marker} /proc/*/root/output/{marker} 2>/dev/null; echo searched"), _sink, CancellationToken.None);
+            + $"ls -d /proc/*/root/work/{marker} /proc/*/root/output/{marker} 2>/dev/null; echo searched"), Sink, CancellationToken.None);
         await stopOther.CancelAsync();
         var otherResult = await running.WaitAsync(Deadline);
         await AssertNothingLeftAsync();
 
         Assert.Equal(0, result.ExitCode);
         // The search does find a file of its own (so it would have found the other task's), and nothing else.
-        Assert.Equal([$"/work/own-{marker}", $"/work/own-{marker}", "searched"], _sink.Lines(LogStream.Stdout));
+        Assert.Equal([$"/work/own-{marker}", $"/work/own-{marker}", "searched"], Sink.Lines(LogStream.Stdout));
         Assert.Equal(ExecutionStatus.Cancelled, otherResult.Status);
     }
 
@@ -358,10 +313,10 @@ public sealed class RuncExecutorTests : IDisposable
     [Fact]
     public async Task ExecuteAsync_RuncCannotCreateContainer_FailsToStartWithRuncsReason()
     {
-        Assert.True(_fixture.Available, _fixture.Problem);
-        var executor = new RuncExecutor(_fixture.Options with { TiniPath = "/nonexistent/tini" });
+        Assert.True(Fixture.Available, Fixture.Problem);
+        var executor = new RuncExecutor(Fixture.Options with { TiniPath = "/nonexistent/tini" });
 
-        var result = await executor.ExecuteAsync(Shell("true"), _sink, CancellationToken.None);
+        var result = await executor.ExecuteAsync(Shell("true"), Sink, CancellationToken.None);
 
         Assert.Equal(ExecutionStatus.FailedToStart, result.Status);
         Assert.Null(result.ExitCode);
@@ -373,9 +328,9 @@ public sealed class RuncExecutorTests : IDisposable
     [Fact]
     public async Task CleanupLeftoversAsync_AfterServerKilled_RemovesContainersCgroupsAndBundles()
     {
-        Assert.True(_fixture.Available, _fixture.Problem);
+        Assert.True(Fixture.Available, Fixture.Problem);
         // What a kill -9 of the server leaves: a running container with its bundle and cgroups.
-        var options = _fixture.Options with { StateRoot = _root.Combine("crashed") };
+        var options = Fixture.Options with { StateRoot = Root.Combine("crashed") };
         var bundle = Path.Combine(options.StateRoot, "bundles", ContainerId);
         Directory.CreateDirectory(bundle);
         var rootfs = await BusyboxImage.EnsureAsync(options.ImagesDirectory);

@@ -9,45 +9,9 @@ namespace Skiff.Runtime.Tests.Containers;
 
 // The per-task limits (pidsLimit, ephemeralStorageMb, user) in real runc containers with the busybox image.
 [Collection(RuncCollection.Name)]
-public sealed class RuncTaskLimitsTests : IDisposable
+public sealed class RuncTaskLimitsTests(RuncFixture fixture) : RuncAttemptTests(fixture)
 {
-    private readonly RuncFixture _fixture;
-    private readonly TempDirectory _root = new();
-    private readonly string _work;
-    private readonly string _output;
-    private readonly RecordingSink _sink = new();
-    private readonly string _taskId = "t_" + Guid.NewGuid().ToString("N")[..20];
-
-    public RuncTaskLimitsTests(RuncFixture fixture)
-    {
-        _fixture = fixture;
-        _work = Directory.CreateDirectory(_root.Combine("work")).FullName;
-        _output = Directory.CreateDirectory(_root.Combine("out")).FullName;
-    }
-
-    public void Dispose() => _root.Dispose();
-
-    private ExecutionRequest Shell(string script) => new()
-    {
-        TaskId = _taskId,
-        Attempt = 1,
-        Command = ["sh", "-c", script],
-        WorkDirectory = _work,
-        OutputDirectory = _output,
-        Timeout = TimeSpan.FromSeconds(20),
-    };
-
-    private async Task<ExecutionResult> RunAsync(ExecutionRequest request)
-    {
-        Assert.True(_fixture.Available, _fixture.Problem);
-        var result = await _fixture.Executor.ExecuteAsync(request, _sink, CancellationToken.None);
-        var runc = new RuncCli(_fixture.Options.RuncPath, Path.Combine(_fixture.Options.StateRoot, "state"));
-        Assert.Empty(await runc.ListAsync());
-        Assert.Empty(new Cgroups().Directories(_taskId + "-1"));
-        return result;
-    }
-
-    private IReadOnlyList<string> Stdout => _sink.Lines(LogStream.Stdout);
+    private IReadOnlyList<string> Stdout => Sink.Lines(LogStream.Stdout);
 
     [Fact]
     public async Task ExecuteAsync_PidsLimit20_BackgroundProcessesStopAtTheLimit()
@@ -86,7 +50,7 @@ public sealed class RuncTaskLimitsTests : IDisposable
         Assert.Equal(0, result.ExitCode);
         Assert.Contains("fits", Stdout);
         Assert.DoesNotContain("dd 0", Stdout);
-        Assert.Contains(_sink.Lines(LogStream.Stderr), line => line.Contains("No space left on device", StringComparison.Ordinal));
+        Assert.Contains(Sink.Lines(LogStream.Stderr), line => line.Contains("No space left on device", StringComparison.Ordinal));
         var size = long.Parse(Assert.Single(Stdout, line => line.StartsWith("size ", StringComparison.Ordinal))["size ".Length..]);
         Assert.InRange(size, 1, 4L << 20);
     }
