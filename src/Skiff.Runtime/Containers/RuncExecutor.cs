@@ -377,10 +377,7 @@ public sealed class RuncExecutor : ITaskExecutor, IAsyncDisposable, IDisposable
         }
         finally
         {
-            if (_cgroups.HasProcesses(warm.Id))
-            {
-                await _runc.KillAsync(warm.Id).ConfigureAwait(false);
-            }
+            // A process still there (the sink threw mid-attempt) keeps the cgroup, and removal falls to runc delete --force.
             await _pool!.RemoveAsync(warm.Id, warm.Bundle).ConfigureAwait(false);
         }
     }
