@@ -9,6 +9,7 @@ namespace Skiff.Storage.Sqlite;
 internal sealed class SqliteSession : IDisposable
 {
     private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, SqliteStatement> _statements = new(StringComparer.Ordinal);
 
     public SqliteSession(string connectionString)
     {
@@ -32,6 +33,18 @@ internal sealed class SqliteSession : IDisposable
         return command;
     }
 
+    /// <summary>The cached raw statement for <paramref name="sql"/>, reset and ready to bind (see <see cref="SqliteStatement"/>).</summary>
+    public SqliteStatement Statement(string sql)
+    {
+        if (!_statements.TryGetValue(sql, out var statement))
+        {
+            statement = new SqliteStatement(Connection.Handle!, sql);
+            _statements[sql] = statement;
+        }
+        statement.Reset();
+        return statement;
+    }
+
     public int Execute(string sql)
     {
         using var command = Connection.CreateCommand();
@@ -44,6 +57,10 @@ internal sealed class SqliteSession : IDisposable
         foreach (var command in _commands.Values)
         {
             command.Dispose();
+        }
+        foreach (var statement in _statements.Values)
+        {
+            statement.Dispose();
         }
         Connection.Dispose();
     }

@@ -12,10 +12,6 @@ namespace Skiff.Storage.Sqlite;
 /// </summary>
 public sealed partial class SqliteTaskStore : ITaskStore
 {
-    private const string TaskColumns =
-        "seq, id, user_id, status, priority, dead_lettered, attempts, max_attempts, spec, created_at, ready_at, " +
-        "not_before, started_at, completed_at, exit_code, error, lease_owner, lease_expires_at, cancel_requested";
-
     private static readonly string WaitingStates = StatesThatMayBecome(TaskState.Running);
 
     private readonly string _connectionString;
@@ -98,62 +94,66 @@ public sealed partial class SqliteTaskStore : ITaskStore
     }
 
     // ---------------------------------------------------------------- writes
+    // Transitions run on the writer thread as few raw statements (see SqliteStatement) and hand back TaskRows;
+    // parsing them into records happens after the commit, on the caller's side.
 
-    public Task<CreateOutcome> CreateTaskAsync(NewTask task, CancellationToken cancellationToken)
+    public async Task<CreateOutcome> CreateTaskAsync(NewTask task, CancellationToken cancellationToken)
     {
         var spec = JsonSerializer.Serialize(task.Spec, StorageJson.Default.TaskSpec);
-        return _writer.ExecuteAsync(s =>
+        var existing = await _writer.ExecuteAsync(s =>
         {
-            if (task.IdempotencyKey is not null)
+            if (task.IdempotencyKey is not null
+                && TaskRow.ReadOne(s.Statement($"SELECT {TaskRow.Columns} FROM tasks WHERE user_id = $u AND idempotency_key = $k")
+                    .With("$u", task.UserId).With("$k", task.IdempotencyKey)) is { } found)
             {
-                var existing = ReadOne(s.Command($"SELECT {TaskColumns} FROM tasks WHERE user_id = $u AND idempotency_key = $k")
-                    .With("$u", task.UserId).With("$k", task.IdempotencyKey), out _);
-                if (existing is not null)
-                {
-                    return new CreateOutcome(existing, false);
-                }
+                return found;
             }
             var at = task.CreatedAt.ToUnixMs();
-            var seq = (long)s.Command(
+            s.Statement(
                     "INSERT INTO tasks(id, user_id, status, priority, max_attempts, spec, created_at, ready_at, idempotency_key) " +
-                    "VALUES ($id, $u, $st, $p, $m, $spec, $at, $at, $k) RETURNING seq")
+                    "VALUES ($id, $u, $st, $p, $m, $spec, $at, $at, $k)")
                 .With("$id", task.TaskId).With("$u", task.UserId).With("$st", (int)TaskState.Queued)
                 .With("$p", task.Spec.Priority).With("$m", task.Spec.MaxAttempts).With("$spec", spec)
-                .With("$at", at).With("$k", task.IdempotencyKey).ExecuteScalar()!;
+                .With("$at", at).With("$k", task.IdempotencyKey).Execute();
             // No event row for the submission: it is the row itself (created_at), shown first by GetTaskAsync.
-            var created = new TaskRecord
-            {
-                TaskId = task.TaskId,
-                UserId = task.UserId,
-                Spec = task.Spec,
-                Status = TaskState.Queued,
-                // Precise in memory (the queue measures latency from it); milliseconds on disk.
-                CreatedAt = task.CreatedAt,
-                ReadyAt = task.CreatedAt,
-            };
-            return new CreateOutcome(created, true);
-        }, cancellationToken);
+            return null;
+        }, cancellationToken).ConfigureAwait(false);
+        if (existing is not null)
+        {
+            return new CreateOutcome(existing.ToRecord(), false);
+        }
+        var created = new TaskRecord
+        {
+            TaskId = task.TaskId,
+            UserId = task.UserId,
+            Spec = task.Spec,
+            Status = TaskState.Queued,
+            // Precise in memory (the queue measures latency from it); milliseconds on disk.
+            CreatedAt = task.CreatedAt,
+            ReadyAt = task.CreatedAt,
+        };
+        return new CreateOutcome(created, true);
     }
 
-    public Task<LeaseOutcome> LeaseAsync(string taskId, string owner, DateTimeOffset now, DateTimeOffset leaseUntil, CancellationToken cancellationToken)
+    public async Task<LeaseOutcome> LeaseAsync(string taskId, string owner, DateTimeOffset now, DateTimeOffset leaseUntil, CancellationToken cancellationToken)
     {
-        return _writer.ExecuteAsync(s =>
+        var (result, row) = await _writer.ExecuteAsync(s =>
         {
             var at = now.ToUnixMs();
-            var leased = ReadOne(s.Command(
+            var leased = TaskRow.ReadOne(s.Statement(
                     "UPDATE tasks SET status = $st, attempts = attempts + 1, started_at = COALESCE(started_at, $at), " +
                     "lease_owner = $o, lease_expires_at = $until, not_before = NULL, exit_code = NULL, error = NULL " +
-                    $"WHERE id = $id AND status IN ({WaitingStates}) RETURNING {TaskColumns}")
+                    $"WHERE id = $id AND status IN ({WaitingStates}) RETURNING {TaskRow.Columns}")
                 .With("$st", (int)TaskState.Running).With("$at", at).With("$o", owner)
-                .With("$until", leaseUntil.ToUnixMs()).With("$id", taskId), out var seq);
+                .With("$until", leaseUntil.ToUnixMs()).With("$id", taskId));
             if (leased is null)
             {
-                var current = ReadOne(s.Command($"SELECT {TaskColumns} FROM tasks WHERE id = $id").With("$id", taskId), out _);
-                return new LeaseOutcome(current is null ? TransitionResult.NotFound : TransitionResult.Conflict, current);
+                return NotApplied(s, taskId);
             }
-            AddEvent(s, seq, at, TaskState.Running, leased.Attempts, "leased by " + owner);
-            return new LeaseOutcome(TransitionResult.Applied, leased);
-        }, cancellationToken);
+            AddEvent(s, leased.Seq, at, TaskState.Running, leased.Attempts, "leased by " + owner);
+            return (TransitionResult.Applied, leased);
+        }, cancellationToken).ConfigureAwait(false);
+        return new LeaseOutcome(result, row?.ToRecord());
     }
 
     public Task ExtendLeasesAsync(IReadOnlyCollection<string> taskIds, string owner, DateTimeOffset leaseUntil, CancellationToken cancellationToken)
@@ -166,112 +166,141 @@ public sealed partial class SqliteTaskStore : ITaskStore
         {
             foreach (var id in taskIds)
             {
-                s.Command("UPDATE tasks SET lease_expires_at = $until WHERE id = $id AND status = $st AND lease_owner = $o")
+                s.Statement("UPDATE tasks SET lease_expires_at = $until WHERE id = $id AND status = $st AND lease_owner = $o")
                     .With("$until", leaseUntil.ToUnixMs()).With("$id", id).With("$st", (int)TaskState.Running).With("$o", owner)
-                    .ExecuteNonQuery();
+                    .Execute();
             }
             return true;
         }, cancellationToken);
     }
 
-    public Task<TransitionOutcome> CompleteAttemptAsync(AttemptCompletion completion, CancellationToken cancellationToken)
+    public async Task<TransitionOutcome> CompleteAttemptAsync(AttemptCompletion completion, CancellationToken cancellationToken)
     {
-        var requested = completion.Decision;
-        if (!TaskTransitions.IsLegal(TaskState.Running, requested.Next))
+        if (!TaskTransitions.IsLegal(TaskState.Running, completion.Decision.Next))
         {
-            throw new InvalidOperationException($"an attempt cannot end in {requested.Next}");
+            throw new InvalidOperationException($"an attempt cannot end in {completion.Decision.Next}");
         }
         var artifacts = completion.Result is null ? null : JsonSerializer.Serialize(completion.Result.Artifacts.ToList(), StorageJson.Default.ListTaskArtifact);
-        return _writer.ExecuteAsync(s =>
+        var (result, row) = await _writer.ExecuteAsync(s =>
         {
-            var at = completion.At.ToUnixMs();
-            var decision = requested;
-            if (decision.Next is not (TaskState.Succeeded or TaskState.Cancelled) && Convert.ToInt64(s.Command("SELECT cancel_requested FROM tasks WHERE id = $id")
-                    .With("$id", completion.TaskId).ExecuteScalar() ?? 0L, System.Globalization.CultureInfo.InvariantCulture) != 0)
-            {
-                // A cancel that reached the store while the attempt ended wins over a retry or a failure (never over a success).
-                decision = new AttemptDecision(TaskState.Cancelled, false, null, "cancelled by request");
-            }
-            var terminal = decision.Next.IsTerminal();
-            var ended = ReadOne(s.Command(
-                    "UPDATE tasks SET status = $next, dead_lettered = $dl, completed_at = $completed, exit_code = $exit, error = $error, " +
-                    "not_before = $nb, ready_at = CASE WHEN $waiting THEN COALESCE($nb, $at) ELSE ready_at END, " +
-                    "attempts = attempts - $refund, lease_owner = NULL, lease_expires_at = NULL " +
-                    "WHERE id = $id AND status = $running AND attempts = $attempt AND ($owner IS NULL OR lease_owner = $owner) " +
-                    $"RETURNING {TaskColumns}")
-                .With("$next", (int)decision.Next).With("$dl", decision.DeadLetter ? 1 : 0)
-                .With("$completed", terminal ? at : null).With("$exit", completion.ExitCode).With("$error", completion.Error)
-                .With("$nb", decision.NotBefore.ToUnixMs()).With("$waiting", decision.Next.IsWaiting() ? 1 : 0).With("$at", at)
-                .With("$refund", decision.RefundAttempt ? 1 : 0).With("$id", completion.TaskId)
-                .With("$running", (int)TaskState.Running).With("$attempt", completion.Attempt).With("$owner", completion.LeaseOwner), out var seq);
+            var decision = completion.Decision;
+            var ended = EndAttempt(s, completion, decision);
             if (ended is null)
             {
-                var current = ReadOne(s.Command($"SELECT {TaskColumns} FROM tasks WHERE id = $id").With("$id", completion.TaskId), out _);
-                return new TransitionOutcome(current is null ? TransitionResult.NotFound : TransitionResult.Conflict, current);
+                var (result, current) = NotApplied(s, completion.TaskId);
+                if (current is not { Status: TaskState.Running, CancelRequested: true } || current.Attempts != completion.Attempt
+                    || (completion.LeaseOwner is not null && current.LeaseOwner != completion.LeaseOwner))
+                {
+                    return (result, current);
+                }
+                // A cancel that reached the store while the attempt ended wins over a retry or a failure (never over a success).
+                decision = new AttemptDecision(TaskState.Cancelled, false, null, "cancelled by request");
+                ended = EndAttempt(s, completion, decision)!;
             }
-            AddEvent(s, seq, at, decision.Next, completion.Attempt, decision.Reason);
+            AddEvent(s, ended.Seq, completion.At.ToUnixMs(), decision.Next, completion.Attempt, decision.Reason);
             if (completion.Result is { } r)
             {
-                s.Command(
+                s.Statement(
                         "INSERT OR REPLACE INTO task_results(task_seq, exit_code, stdout_tail, stderr_tail, wall_ms, cpu_ms, peak_memory_bytes, artifacts, output_dir) " +
                         "VALUES ($seq, $exit, $out, $err, $wall, $cpu, $mem, $art, $dir)")
-                    .With("$seq", seq).With("$exit", r.ExitCode).With("$out", r.StdoutTail).With("$err", r.StderrTail)
+                    .With("$seq", ended.Seq).With("$exit", r.ExitCode).With("$out", r.StdoutTail).With("$err", r.StderrTail)
                     .With("$wall", r.Usage.WallMs).With("$cpu", r.Usage.CpuMs).With("$mem", r.Usage.PeakMemoryBytes)
-                    .With("$art", artifacts).With("$dir", r.OutputDirectory).ExecuteNonQuery();
+                    .With("$art", artifacts).With("$dir", r.OutputDirectory).Execute();
             }
-            return new TransitionOutcome(TransitionResult.Applied, ended);
-        }, cancellationToken);
+            return (TransitionResult.Applied, ended);
+        }, cancellationToken).ConfigureAwait(false);
+        return new TransitionOutcome(result, row?.ToRecord());
     }
 
-    public Task<CancelOutcome> CancelAsync(string taskId, DateTimeOffset now, CancellationToken cancellationToken)
+    /// <summary>
+    /// Ends the running attempt as <paramref name="decision"/> says, in one statement; null when the attempt is
+    /// not the task's current one, or when a cancel was requested and the decision is neither a success nor a cancel.
+    /// </summary>
+    private static TaskRow? EndAttempt(SqliteSession s, AttemptCompletion completion, AttemptDecision decision)
     {
-        return _writer.ExecuteAsync(s =>
+        var at = completion.At.ToUnixMs();
+        return TaskRow.ReadOne(s.Statement(
+                "UPDATE tasks SET status = $next, dead_lettered = $dl, completed_at = $completed, exit_code = $exit, error = $error, " +
+                "not_before = $nb, ready_at = CASE WHEN $waiting THEN COALESCE($nb, $at) ELSE ready_at END, " +
+                "attempts = attempts - $refund, lease_owner = NULL, lease_expires_at = NULL " +
+                "WHERE id = $id AND status = $running AND attempts = $attempt AND ($owner IS NULL OR lease_owner = $owner) " +
+                "AND (cancel_requested = 0 OR $overrides_cancel) " +
+                $"RETURNING {TaskRow.Columns}")
+            .With("$next", (int)decision.Next).With("$dl", decision.DeadLetter)
+            .With("$completed", decision.Next.IsTerminal() ? at : null).With("$exit", completion.ExitCode).With("$error", completion.Error)
+            .With("$nb", decision.NotBefore.ToUnixMs()).With("$waiting", decision.Next.IsWaiting()).With("$at", at)
+            .With("$refund", decision.RefundAttempt).With("$id", completion.TaskId)
+            .With("$running", (int)TaskState.Running).With("$attempt", completion.Attempt).With("$owner", completion.LeaseOwner)
+            .With("$overrides_cancel", decision.Next is TaskState.Succeeded or TaskState.Cancelled));
+    }
+
+    /// <summary>Why a transition on <paramref name="taskId"/> did not apply, with the task as it stands.</summary>
+    private static (TransitionResult, TaskRow?) NotApplied(SqliteSession s, string taskId)
+    {
+        var current = SelectById(s, taskId);
+        return (current is null ? TransitionResult.NotFound : TransitionResult.Conflict, current);
+    }
+
+    private static TaskRow? SelectById(SqliteSession s, string taskId) =>
+        TaskRow.ReadOne(s.Statement($"SELECT {TaskRow.Columns} FROM tasks WHERE id = $id").With("$id", taskId));
+
+    public async Task<CancelOutcome> CancelAsync(string taskId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var (result, row, completedAt) = await _writer.ExecuteAsync<(CancelResult, TaskRow?, long?)>(s =>
         {
-            var current = ReadOne(s.Command($"SELECT {TaskColumns} FROM tasks WHERE id = $id").With("$id", taskId), out var seq);
+            var current = SelectById(s, taskId);
             if (current is null)
             {
-                return new CancelOutcome(CancelResult.NotFound, null);
+                return (CancelResult.NotFound, null, null);
             }
             if (current.Status.IsTerminal())
             {
-                return new CancelOutcome(CancelResult.AlreadyTerminal, current);
+                return (CancelResult.AlreadyTerminal, current, null);
             }
             var at = now.ToUnixMs();
             if (current.Status == TaskState.Running)
             {
                 // The worker owns the running attempt; it ends it (and the flag outlives a crash of that worker).
-                s.Command("UPDATE tasks SET cancel_requested = 1 WHERE seq = $seq").With("$seq", seq).ExecuteNonQuery();
-                return new CancelOutcome(CancelResult.CancelRequested, current with { CancelRequested = true });
+                s.Statement("UPDATE tasks SET cancel_requested = 1 WHERE seq = $seq").With("$seq", current.Seq).Execute();
+                return (CancelResult.CancelRequested, current, null);
             }
             Require(current.Status, TaskState.Cancelled, current.DeadLettered);
-            s.Command("UPDATE tasks SET status = $st, completed_at = $at, not_before = NULL WHERE seq = $seq")
-                .With("$st", (int)TaskState.Cancelled).With("$at", at).With("$seq", seq).ExecuteNonQuery();
-            AddEvent(s, seq, at, TaskState.Cancelled, current.Attempts, "cancelled by request");
-            return new CancelOutcome(CancelResult.Cancelled, current with { Status = TaskState.Cancelled, CompletedAt = FromMs(at), NotBefore = null });
-        }, cancellationToken);
+            s.Statement("UPDATE tasks SET status = $st, completed_at = $at, not_before = NULL WHERE seq = $seq")
+                .With("$st", (int)TaskState.Cancelled).With("$at", at).With("$seq", current.Seq).Execute();
+            AddEvent(s, current.Seq, at, TaskState.Cancelled, current.Attempts, "cancelled by request");
+            return (CancelResult.Cancelled, current, at);
+        }, cancellationToken).ConfigureAwait(false);
+        var task = row?.ToRecord();
+        return result switch
+        {
+            CancelResult.CancelRequested => new CancelOutcome(result, task! with { CancelRequested = true }),
+            CancelResult.Cancelled => new CancelOutcome(result, task! with { Status = TaskState.Cancelled, CompletedAt = FromMs(completedAt!.Value), NotBefore = null }),
+            _ => new CancelOutcome(result, task),
+        };
     }
 
-    public Task<TransitionOutcome> RedriveAsync(string taskId, DateTimeOffset now, CancellationToken cancellationToken)
+    public async Task<TransitionOutcome> RedriveAsync(string taskId, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        return _writer.ExecuteAsync(s =>
+        var (result, row) = await _writer.ExecuteAsync<(TransitionResult, TaskRow?)>(s =>
         {
-            var current = ReadOne(s.Command($"SELECT {TaskColumns} FROM tasks WHERE id = $id").With("$id", taskId), out var seq);
+            var current = SelectById(s, taskId);
             if (current is null)
             {
-                return new TransitionOutcome(TransitionResult.NotFound, null);
+                return (TransitionResult.NotFound, null);
             }
             if (!current.DeadLettered || !TaskTransitions.IsLegal(current.Status, TaskState.Queued, current.DeadLettered))
             {
-                return new TransitionOutcome(TransitionResult.Conflict, current);
+                return (TransitionResult.Conflict, current);
             }
             var at = now.ToUnixMs();
-            var redriven = ReadOne(s.Command(
+            var redriven = TaskRow.ReadOne(s.Statement(
                     "UPDATE tasks SET status = $st, dead_lettered = 0, attempts = 0, completed_at = NULL, exit_code = NULL, error = NULL, " +
-                    $"ready_at = $at, not_before = NULL, cancel_requested = 0 WHERE seq = $seq RETURNING {TaskColumns}")
-                .With("$st", (int)TaskState.Queued).With("$at", at).With("$seq", seq), out _);
-            AddEvent(s, seq, at, TaskState.Queued, 0, "redriven from the dead-letter queue");
-            return new TransitionOutcome(TransitionResult.Applied, redriven);
-        }, cancellationToken);
+                    $"ready_at = $at, not_before = NULL, cancel_requested = 0 WHERE seq = $seq RETURNING {TaskRow.Columns}")
+                .With("$st", (int)TaskState.Queued).With("$at", at).With("$seq", current.Seq));
+            AddEvent(s, current.Seq, at, TaskState.Queued, 0, "redriven from the dead-letter queue");
+            return (TransitionResult.Applied, redriven);
+        }, cancellationToken).ConfigureAwait(false);
+        return new TransitionOutcome(result, row?.ToRecord());
     }
 
     public Task AppendLogsAsync(string taskId, IReadOnlyList<LogLine> lines, CancellationToken cancellationToken)
@@ -337,14 +366,15 @@ public sealed partial class SqliteTaskStore : ITaskStore
     public Task<TaskRecord?> GetTaskAsync(string taskId, bool withEvents, CancellationToken cancellationToken) =>
         Task.FromResult(Read(s =>
         {
-            var task = ReadOne(s.Command($"SELECT {TaskColumns} FROM tasks WHERE id = $id").With("$id", taskId), out var seq);
-            if (task is null || !withEvents)
+            var row = SelectById(s, taskId);
+            if (row is null || !withEvents)
             {
-                return task;
+                return row?.ToRecord();
             }
+            var task = row.ToRecord();
             var events = new List<TaskEvent> { new(task.CreatedAt, TaskState.Queued, 0, "submitted") };
             using var reader = s.Command("SELECT at, status, attempt, reason FROM task_events WHERE task_seq = $seq ORDER BY rowid")
-                .With("$seq", seq).ExecuteReader();
+                .With("$seq", row.Seq).ExecuteReader();
             while (reader.Read())
             {
                 events.Add(new TaskEvent(FromMs(reader.GetInt64(0)), (TaskState)reader.GetInt32(1), reader.GetInt32(2), reader.GetStringOrNull(3)));
@@ -355,7 +385,7 @@ public sealed partial class SqliteTaskStore : ITaskStore
     public Task<TaskPage> ListTasksAsync(TaskQuery query, CancellationToken cancellationToken) =>
         Task.FromResult(Read(s =>
         {
-            var command = s.Command(BuildListSql(query));
+            var command = s.Statement(BuildListSql(query));
             if (query.Status is { } status)
             {
                 command.With("$status", (int)status);
@@ -396,16 +426,16 @@ public sealed partial class SqliteTaskStore : ITaskStore
             where.Add("seq < $cursor");
         }
         var filter = where.Count == 0 ? "" : "WHERE " + string.Join(" AND ", where);
-        return $"SELECT {TaskColumns} FROM tasks {filter} ORDER BY seq DESC LIMIT $limit";
+        return $"SELECT {TaskRow.Columns} FROM tasks {filter} ORDER BY seq DESC LIMIT $limit";
     }
 
     public Task<TaskPage> ListDeadLetteredAsync(string? userId, long? cursor, int limit, CancellationToken cancellationToken) =>
         Task.FromResult(Read(s =>
         {
-            var command = s.Command(
-                    $"SELECT {TaskColumns} FROM tasks WHERE dead_lettered = 1 AND seq > $cursor AND ($user IS NULL OR user_id = $user) " +
+            var command = s.Statement(
+                    $"SELECT {TaskRow.Columns} FROM tasks WHERE dead_lettered = 1 AND seq > $cursor AND ($user IS NULL OR user_id = $user) " +
                     "ORDER BY seq LIMIT $limit")
-                .With("$cursor", cursor ?? 0).With("$user", userId).With("$limit", limit + 1);
+                .With("$cursor", cursor ?? 0L).With("$user", userId).With("$limit", limit + 1);
             return ReadPage(command, limit);
         }));
 
@@ -446,11 +476,11 @@ public sealed partial class SqliteTaskStore : ITaskStore
         }));
 
     public Task<IReadOnlyList<TaskRecord>> LoadWaitingAsync(CancellationToken cancellationToken) =>
-        Task.FromResult(Read(s => ReadMany(s.Command($"SELECT {TaskColumns} FROM tasks WHERE status IN ({WaitingStates}) ORDER BY ready_at, seq"))));
+        Task.FromResult(Read(s => ReadMany(s.Statement($"SELECT {TaskRow.Columns} FROM tasks WHERE status IN ({WaitingStates}) ORDER BY ready_at, seq"))));
 
     public Task<IReadOnlyList<TaskRecord>> LoadExpiredLeasesAsync(DateTimeOffset now, string? owner, CancellationToken cancellationToken) =>
-        Task.FromResult(Read(s => ReadMany(s.Command(
-                $"SELECT {TaskColumns} FROM tasks WHERE status = $running AND (lease_expires_at < $now OR lease_owner = $owner)")
+        Task.FromResult(Read(s => ReadMany(s.Statement(
+                $"SELECT {TaskRow.Columns} FROM tasks WHERE status = $running AND (lease_expires_at < $now OR lease_owner = $owner)")
             .With("$running", (int)TaskState.Running).With("$now", now.ToUnixMs()).With("$owner", owner))));
 
     public Task<StoreCounts> CountAsync(CancellationToken cancellationToken) =>
@@ -485,77 +515,18 @@ public sealed partial class SqliteTaskStore : ITaskStore
     internal Task<T> WriteAsync<T>(Func<SqliteSession, T> work, CancellationToken cancellationToken) =>
         _writer.ExecuteAsync(work, cancellationToken);
 
-    private static TaskPage ReadPage(SqliteCommand command, int limit)
+    private static TaskPage ReadPage(SqliteStatement statement, int limit)
     {
-        var items = new List<TaskRecord>(limit + 1);
-        var seqs = new List<long>(limit + 1);
-        using (var reader = command.ExecuteReader())
-        {
-            while (reader.Read())
-            {
-                seqs.Add(reader.GetInt64(0));
-                items.Add(Map(reader));
-            }
-        }
-        if (items.Count <= limit)
-        {
-            return new TaskPage(items, null);
-        }
-        items.RemoveAt(limit);
-        return new TaskPage(items, seqs[limit - 1]);
+        var rows = TaskRow.ReadAll(statement);
+        var items = rows.Take(limit).Select(r => r.ToRecord()).ToList();
+        return new TaskPage(items, rows.Count > limit ? rows[limit - 1].Seq : null);
     }
 
-    private static IReadOnlyList<TaskRecord> ReadMany(SqliteCommand command)
-    {
-        var items = new List<TaskRecord>();
-        using var reader = command.ExecuteReader();
-        while (reader.Read())
-        {
-            items.Add(Map(reader));
-        }
-        return items;
-    }
-
-    private static TaskRecord? ReadOne(SqliteCommand command, out long seq)
-    {
-        using var reader = command.ExecuteReader();
-        if (!reader.Read())
-        {
-            seq = 0;
-            return null;
-        }
-        seq = reader.GetInt64(0);
-        var record = Map(reader);
-        // Drain so an UPDATE ... RETURNING finishes its work before the reader closes.
-        while (reader.Read())
-        {
-        }
-        return record;
-    }
-
-    private static TaskRecord Map(SqliteDataReader r) => new()
-    {
-        TaskId = r.GetString(1),
-        UserId = r.GetString(2),
-        Status = (TaskState)r.GetInt32(3),
-        DeadLettered = r.GetInt32(5) != 0,
-        Attempts = r.GetInt32(6),
-        Spec = JsonSerializer.Deserialize(r.GetString(8), StorageJson.Default.TaskSpec)!,
-        CreatedAt = FromMs(r.GetInt64(9)),
-        ReadyAt = FromMs(r.GetInt64(10)),
-        NotBefore = r.GetTimeOrNull(11),
-        StartedAt = r.GetTimeOrNull(12),
-        CompletedAt = r.GetTimeOrNull(13),
-        ExitCode = r.GetInt32OrNull(14),
-        Error = r.GetStringOrNull(15),
-        LeaseOwner = r.GetStringOrNull(16),
-        LeaseExpiresAt = r.GetTimeOrNull(17),
-        CancelRequested = r.GetInt32(18) != 0,
-    };
+    private static IReadOnlyList<TaskRecord> ReadMany(SqliteStatement statement) => TaskRow.ReadAll(statement).ConvertAll(r => r.ToRecord());
 
     private static void AddEvent(SqliteSession s, long seq, long at, TaskState status, int attempt, string? reason) =>
-        s.Command("INSERT INTO task_events(task_seq, at, status, attempt, reason) VALUES ($seq, $at, $st, $a, $r)")
-            .With("$seq", seq).With("$at", at).With("$st", (int)status).With("$a", attempt).With("$r", reason).ExecuteNonQuery();
+        s.Statement("INSERT INTO task_events(task_seq, at, status, attempt, reason) VALUES ($seq, $at, $st, $a, $r)")
+            .With("$seq", seq).With("$at", at).With("$st", (int)status).With("$a", attempt).With("$r", reason).Execute();
 
     private static void Require(TaskState from, TaskState to, bool deadLettered)
     {

@@ -273,7 +273,38 @@ public sealed class SqliteTaskStoreAttemptTests : StoreTestBase
         var outcome = await CompleteAsync(leased, AttemptOutcome.Failed, cancelRequested: false, error: "boom");
 
         Assert.True(outcome.Applied);
-        Assert.Equal(TaskState.Cancelled, (await GetAsync(leased.TaskId)).Status);
+        Assert.Equal(TaskState.Cancelled, outcome.Task!.Status);
+        var stored = await GetAsync(leased.TaskId, withEvents: true);
+        Assert.Equal(TaskState.Cancelled, stored.Status);
+        Assert.Equal("cancelled by request", stored.Events[^1].Reason);
+    }
+
+    [Fact]
+    public async Task CompleteAttemptAsync_SucceededWhileCancelRequested_SuccessKept()
+    {
+        var leased = await LeaseAsync((await CreateAsync()).TaskId);
+        await Store.CancelAsync(leased.TaskId, Now, Ct);
+
+        var outcome = await CompleteAsync(leased, AttemptOutcome.Succeeded);
+
+        Assert.True(outcome.Applied);
+        Assert.Equal(TaskState.Succeeded, (await GetAsync(leased.TaskId)).Status);
+    }
+
+    [Fact]
+    public async Task CompleteAttemptAsync_StaleAttemptOrOwnerWhileCancelRequested_RefusedAndNothingChanged()
+    {
+        var leased = await LeaseAsync((await CreateAsync()).TaskId);
+        await Store.CancelAsync(leased.TaskId, Now, Ct);
+
+        var otherAttempt = await CompleteAsync(leased, AttemptOutcome.Failed, attempt: leased.Attempts + 1, error: "stale");
+        var otherOwner = await CompleteAsync(leased, AttemptOutcome.Failed, owner: "worker-2", error: "stale");
+        var stored = await GetAsync(leased.TaskId);
+
+        Assert.Equal(TransitionResult.Conflict, otherAttempt.Result);
+        Assert.Equal(TransitionResult.Conflict, otherOwner.Result);
+        Assert.Equal(TaskState.Running, stored.Status);
+        Assert.True(stored.CancelRequested);
     }
 
     // ---------------------------------------------------------------- dead letter and redrive

@@ -1,0 +1,118 @@
+using System.Text.Json;
+using Skiff.Core.Tasks;
+
+namespace Skiff.Storage.Sqlite;
+
+/// <summary>
+/// A <c>tasks</c> row as read, with the spec still as its stored UTF-8 JSON. Transitions copy the row on the
+/// single writer thread and the caller parses it after the commit, so JSON never runs on the writer.
+/// </summary>
+internal sealed class TaskRow
+{
+    public const string Columns =
+        "seq, id, user_id, status, priority, dead_lettered, attempts, max_attempts, spec, created_at, ready_at, " +
+        "not_before, started_at, completed_at, exit_code, error, lease_owner, lease_expires_at, cancel_requested";
+
+    private TaskRow(SqliteStatement r)
+    {
+        Seq = r.Int64(0);
+        Id = r.Text(1);
+        UserId = r.Text(2);
+        Status = (TaskState)r.Int32(3);
+        DeadLettered = r.Int32(5) != 0;
+        Attempts = r.Int32(6);
+        Spec = r.Utf8(8);
+        CreatedAt = r.Int64(9);
+        ReadyAt = r.Int64(10);
+        NotBefore = r.Int64OrNull(11);
+        StartedAt = r.Int64OrNull(12);
+        CompletedAt = r.Int64OrNull(13);
+        ExitCode = r.Int32OrNull(14);
+        Error = r.TextOrNull(15);
+        LeaseOwner = r.TextOrNull(16);
+        LeaseExpiresAt = r.Int64OrNull(17);
+        CancelRequested = r.Int32(18) != 0;
+    }
+
+    public long Seq { get; }
+    public string Id { get; }
+    public string UserId { get; }
+    public TaskState Status { get; }
+    public bool DeadLettered { get; }
+    public int Attempts { get; }
+    public byte[] Spec { get; }
+    public long CreatedAt { get; }
+    public long ReadyAt { get; }
+    public long? NotBefore { get; }
+    public long? StartedAt { get; }
+    public long? CompletedAt { get; }
+    public int? ExitCode { get; }
+    public string? Error { get; }
+    public string? LeaseOwner { get; }
+    public long? LeaseExpiresAt { get; }
+    public bool CancelRequested { get; }
+
+    /// <summary>The first row of a statement selecting (or returning) <see cref="Columns"/>, or null; the statement is reset.</summary>
+    public static TaskRow? ReadOne(SqliteStatement statement)
+    {
+        try
+        {
+            if (!statement.Step())
+            {
+                return null;
+            }
+            var row = new TaskRow(statement);
+            // Run to the end so an UPDATE ... RETURNING finishes its work before the reset.
+            while (statement.Step())
+            {
+            }
+            return row;
+        }
+        finally
+        {
+            statement.Reset();
+        }
+    }
+
+    /// <summary>Every row of the statement, in order; the statement is reset.</summary>
+    public static List<TaskRow> ReadAll(SqliteStatement statement)
+    {
+        var rows = new List<TaskRow>();
+        try
+        {
+            while (statement.Step())
+            {
+                rows.Add(new TaskRow(statement));
+            }
+            return rows;
+        }
+        finally
+        {
+            statement.Reset();
+        }
+    }
+
+    public TaskRecord ToRecord() => new()
+    {
+        TaskId = Id,
+        UserId = UserId,
+        Status = Status,
+        DeadLettered = DeadLettered,
+        Attempts = Attempts,
+        Spec = JsonSerializer.Deserialize(Spec, StorageJson.Default.TaskSpec)!,
+        CreatedAt = FromMs(CreatedAt),
+        ReadyAt = FromMs(ReadyAt),
+        NotBefore = FromMs(NotBefore),
+        StartedAt = FromMs(StartedAt),
+        CompletedAt = FromMs(CompletedAt),
+        ExitCode = ExitCode,
+        Error = Error,
+        LeaseOwner = LeaseOwner,
+        LeaseExpiresAt = FromMs(LeaseExpiresAt),
+        CancelRequested = CancelRequested,
+    };
+
+    private static DateTimeOffset FromMs(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
+
+    private static DateTimeOffset? FromMs(long? ms) => ms is { } v ? DateTimeOffset.FromUnixTimeMilliseconds(v) : null;
+}
