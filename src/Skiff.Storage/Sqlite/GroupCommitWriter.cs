@@ -14,13 +14,17 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
     private const int MaxBatch = 4096;
     private readonly Channel<WriteOp> _channel = Channel.CreateUnbounded<WriteOp>(new UnboundedChannelOptions { SingleReader = true });
     private readonly SqliteSession _session;
-    private readonly Task _loop;
+    private readonly Thread _thread;
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly List<WriteOp> _batch = new(MaxBatch);
+    private int _checkpointWanted;
 
     public GroupCommitWriter(SqliteSession session)
     {
         _session = session;
-        _loop = Task.Factory.StartNew(RunAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+        // Its own thread, not the thread pool: it is busy whenever the store is, and it blocks when idle.
+        _thread = new Thread(Run) { Name = "skiff-store-writer", IsBackground = true };
+        _thread.Start();
     }
 
     public Task<T> ExecuteAsync<T>(Func<SqliteSession, T> work, CancellationToken cancellationToken)
@@ -35,10 +39,22 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
         return op.Completion.Task;
     }
 
-    private async Task RunAsync()
+    private void Run()
+    {
+        try
+        {
+            RunBatches();
+        }
+        finally
+        {
+            _stopped.TrySetResult();
+        }
+    }
+
+    private void RunBatches()
     {
         var reader = _channel.Reader;
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        while (reader.TryPeek(out _) || reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
         {
             _batch.Clear();
             while (_batch.Count < MaxBatch && reader.TryRead(out var op))
@@ -53,6 +69,34 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
                     TryRunBatch([op]);
                 }
             }
+            if (Interlocked.Exchange(ref _checkpointWanted, 0) != 0)
+            {
+                FinishCheckpoint();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Asks the writer to finish a checkpoint between two of its transactions (see <see cref="WalCheckpointer"/>).
+    /// </summary>
+    public void RequestCheckpoint() => Volatile.Write(ref _checkpointWanted, 1);
+
+    /// <summary>
+    /// A checkpoint run beside a busy writer never catches up with it, and SQLite only starts the WAL over once
+    /// every frame was copied back: under steady load the WAL would grow without end (it reached 675 MB for a
+    /// 100 MB database in the queue benchmark, every append a fresh block to allocate and zero). Here, between
+    /// transactions, nothing is appended meanwhile, so this pass copies the few frames the background pass left
+    /// and the next commit starts the WAL from its beginning.
+    /// </summary>
+    private void FinishCheckpoint()
+    {
+        try
+        {
+            _session.Execute("PRAGMA wal_checkpoint(PASSIVE)");
+        }
+        catch (SqliteException)
+        {
+            // Busy or I/O trouble: the WAL keeps everything; the background pass asks again.
         }
     }
 
@@ -110,7 +154,7 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _channel.Writer.TryComplete();
-        await _loop.ConfigureAwait(false);
+        await _stopped.Task.ConfigureAwait(false);
         // The writer owns its session: closing it checkpoints the WAL and releases the file.
         _session.Dispose();
     }

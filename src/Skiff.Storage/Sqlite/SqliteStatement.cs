@@ -1,4 +1,5 @@
 using Microsoft.Data.Sqlite;
+using System.Text;
 using SQLitePCL;
 
 namespace Skiff.Storage.Sqlite;
@@ -16,12 +17,17 @@ internal sealed class SqliteStatement : IDisposable
 
     private readonly sqlite3 _db;
     private readonly sqlite3_stmt _stmt;
+    // The raw pointers behind the two handles, for SqliteNative; the handles stay owned (and alive) here.
+    private readonly nint _dbPointer;
+    private readonly nint _pointer;
     private readonly Dictionary<string, int> _parameters = new(StringComparer.Ordinal);
 
     public SqliteStatement(sqlite3 db, string sql)
     {
         _db = db;
         SqliteException.ThrowExceptionForRC(raw.sqlite3_prepare_v2(db, sql, out _stmt), db);
+        _dbPointer = db.DangerousGetHandle();
+        _pointer = _stmt.DangerousGetHandle();
         var count = raw.sqlite3_bind_parameter_count(_stmt);
         for (var i = 1; i <= count; i++)
         {
@@ -31,7 +37,7 @@ internal sealed class SqliteStatement : IDisposable
 
     public SqliteStatement With(string name, long value)
     {
-        Check(raw.sqlite3_bind_int64(_stmt, Index(name), value));
+        Check(SqliteNative.BindInt64(_pointer, Index(name), value));
         return this;
     }
 
@@ -45,20 +51,26 @@ internal sealed class SqliteStatement : IDisposable
         {
             return WithNull(name);
         }
-        Check(raw.sqlite3_bind_text(_stmt, Index(name), value));
+        unsafe
+        {
+            fixed (char* text = value)
+            {
+                Check(SqliteNative.BindText16(_pointer, Index(name), text, value.Length * sizeof(char), SqliteNative.Transient));
+            }
+        }
         return this;
     }
 
     private SqliteStatement WithNull(string name)
     {
-        Check(raw.sqlite3_bind_null(_stmt, Index(name)));
+        Check(SqliteNative.BindNull(_pointer, Index(name)));
         return this;
     }
 
     /// <summary>The next row: true while there is one. A failing step resets the statement and throws.</summary>
     public bool Step()
     {
-        var rc = raw.sqlite3_step(_stmt);
+        var rc = SqliteNative.Step(_pointer);
         if (rc == Row)
         {
             return true;
@@ -67,7 +79,7 @@ internal sealed class SqliteStatement : IDisposable
         {
             return false;
         }
-        raw.sqlite3_reset(_stmt);
+        _ = SqliteNative.Reset(_pointer); // repeats the step's error, reported just below
         SqliteException.ThrowExceptionForRC(rc, _db);
         return false;
     }
@@ -80,7 +92,7 @@ internal sealed class SqliteStatement : IDisposable
             while (Step())
             {
             }
-            return raw.sqlite3_changes(_db);
+            return SqliteNative.Changes(_dbPointer);
         }
         finally
         {
@@ -91,26 +103,35 @@ internal sealed class SqliteStatement : IDisposable
     /// <summary>Ends the current run (a statement left mid-way holds its read or write cursor open).</summary>
     public void Reset()
     {
-        raw.sqlite3_reset(_stmt);
-        raw.sqlite3_clear_bindings(_stmt);
+        // Both return the last step's error (already thrown by Step) or OK.
+        _ = SqliteNative.Reset(_pointer);
+        _ = SqliteNative.ClearBindings(_pointer);
     }
 
-    public bool IsNull(int column) => raw.sqlite3_column_type(_stmt, column) == raw.SQLITE_NULL;
+    public bool IsNull(int column) => SqliteNative.ColumnType(_pointer, column) == raw.SQLITE_NULL;
 
-    public long Int64(int column) => raw.sqlite3_column_int64(_stmt, column);
+    public long Int64(int column) => SqliteNative.ColumnInt64(_pointer, column);
 
-    public int Int32(int column) => raw.sqlite3_column_int(_stmt, column);
+    public int Int32(int column) => (int)Int64(column);
 
     public long? Int64OrNull(int column) => IsNull(column) ? null : Int64(column);
 
     public int? Int32OrNull(int column) => IsNull(column) ? null : Int32(column);
 
-    public string Text(int column) => raw.sqlite3_column_text(_stmt, column).utf8_to_string();
+    public string Text(int column) => Encoding.UTF8.GetString(Utf8Span(column));
 
     public string? TextOrNull(int column) => IsNull(column) ? null : Text(column);
 
     /// <summary>A text column's UTF-8 bytes, copied (SQLite's buffer lives only until the next step).</summary>
-    public byte[] Utf8(int column) => raw.sqlite3_column_blob(_stmt, column).ToArray();
+    public byte[] Utf8(int column) => Utf8Span(column).ToArray();
+
+    /// <summary>A text column's UTF-8 bytes in SQLite's buffer: valid until the next step, reset or column call.</summary>
+    private unsafe ReadOnlySpan<byte> Utf8Span(int column)
+    {
+        // Text first, then its length in bytes: the order SQLite documents for a stable pointer.
+        var text = SqliteNative.ColumnText(_pointer, column);
+        return text is null ? [] : new ReadOnlySpan<byte>(text, SqliteNative.ColumnBytes(_pointer, column));
+    }
 
     private int Index(string name) =>
         _parameters.TryGetValue(name, out var index) ? index : throw new ArgumentException($"the statement has no parameter {name}", nameof(name));

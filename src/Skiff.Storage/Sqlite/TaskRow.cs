@@ -4,10 +4,12 @@ using Skiff.Core.Tasks;
 namespace Skiff.Storage.Sqlite;
 
 /// <summary>
-/// A <c>tasks</c> row as read, with the spec still as its stored UTF-8 JSON. Transitions copy the row on the
-/// single writer thread and the caller parses it after the commit, so JSON never runs on the writer.
+/// A <c>tasks</c> row as read, with the spec still as its stored UTF-8 JSON. Transitions read the row on the
+/// single writer thread, check the move against <see cref="TaskTransitions"/>, write the changed columns by
+/// rowid and hand back the row as written (<c>with</c> the same changes); the caller parses it after the
+/// commit, so JSON never runs on the writer.
 /// </summary>
-internal sealed class TaskRow
+internal sealed record TaskRow
 {
     public const string Columns =
         "seq, id, user_id, status, priority, dead_lettered, attempts, max_attempts, spec, created_at, ready_at, " +
@@ -34,23 +36,23 @@ internal sealed class TaskRow
         CancelRequested = r.Int32(18) != 0;
     }
 
-    public long Seq { get; }
-    public string Id { get; }
-    public string UserId { get; }
-    public TaskState Status { get; }
-    public bool DeadLettered { get; }
-    public int Attempts { get; }
-    public byte[] Spec { get; }
-    public long CreatedAt { get; }
-    public long ReadyAt { get; }
-    public long? NotBefore { get; }
-    public long? StartedAt { get; }
-    public long? CompletedAt { get; }
-    public int? ExitCode { get; }
-    public string? Error { get; }
-    public string? LeaseOwner { get; }
-    public long? LeaseExpiresAt { get; }
-    public bool CancelRequested { get; }
+    public long Seq { get; init; }
+    public string Id { get; init; }
+    public string UserId { get; init; }
+    public TaskState Status { get; init; }
+    public bool DeadLettered { get; init; }
+    public int Attempts { get; init; }
+    public byte[] Spec { get; init; }
+    public long CreatedAt { get; init; }
+    public long ReadyAt { get; init; }
+    public long? NotBefore { get; init; }
+    public long? StartedAt { get; init; }
+    public long? CompletedAt { get; init; }
+    public int? ExitCode { get; init; }
+    public string? Error { get; init; }
+    public string? LeaseOwner { get; init; }
+    public long? LeaseExpiresAt { get; init; }
+    public bool CancelRequested { get; init; }
 
     /// <summary>The first row of a statement selecting (or returning) <see cref="Columns"/>, or null; the statement is reset.</summary>
     public static TaskRow? ReadOne(SqliteStatement statement)
