@@ -15,7 +15,10 @@ internal sealed class SqliteSession : IDisposable
     {
         Connection = new SqliteConnection(connectionString);
         Connection.Open();
-        Execute("PRAGMA busy_timeout = 10000; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456;");
+        // The file is mapped up to SQLite's 2 GB maximum (address space, not memory): a read of a page the OS
+        // holds is a memory access instead of a pread into the connection's own cache. With 256 MB mapped, a
+        // 1M-task store (hundreds of MB) read 50% slower by id than a 10k one; mapped whole, within 12%.
+        Execute("PRAGMA busy_timeout = 10000; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536; PRAGMA mmap_size = 2147418112;");
     }
 
     public SqliteConnection Connection { get; }
