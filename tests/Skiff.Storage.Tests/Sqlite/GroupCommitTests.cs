@@ -30,6 +30,33 @@ public sealed class GroupCommitTests : StoreTestBase
     }
 
     [Fact]
+    public async Task SustainedTransitions_WalStartsOverInsteadOfGrowing()
+    {
+        // Each task leaves ~6.7 KB of WAL frames: 40,000 tasks would grow a WAL that never starts over past 250 MB
+        // (a checkpoint beside a busy writer never catches up with it). Finished between transactions by the
+        // writer, the WAL starts over once it holds 16 MB, and stays near that plus what one checkpoint tick adds.
+        const int pipelines = 64;
+        const int perPipeline = 625;
+        var spec = new TaskSpec { Command = ["true"] };
+        var decision = AttemptDecision.Decide(AttemptOutcome.Succeeded, 1, 3, false, Retry, Now, 0, null);
+
+        await Task.WhenAll(Enumerable.Range(0, pipelines).Select(p => Task.Run(async () =>
+        {
+            for (var i = 0; i < perPipeline; i++)
+            {
+                var id = TaskIds.New(Now);
+                await Store.CreateTaskAsync(new NewTask(id, "alice", spec, Now, null), Ct);
+                var leased = await Store.LeaseAsync(id, "worker-1", Now, Now.AddMinutes(1), Ct);
+                var ended = await Store.CompleteAttemptAsync(new AttemptCompletion(id, leased.Task!.Attempts, "worker-1", decision, Now, 0, null, null), Ct);
+                Assert.True(ended.Applied);
+            }
+        })));
+
+        Assert.Equal(pipelines * perPipeline, RawCount($"SELECT COUNT(*) FROM tasks WHERE status = {(int)TaskState.Succeeded}"));
+        Assert.InRange(new FileInfo(StorePath + "-wal").Length, 0, 128L * 1024 * 1024);
+    }
+
+    [Fact]
     public async Task CreateTaskAsync_TwoThousandConcurrentCalls_AllCommittedAndReadable()
     {
         var tasks = Enumerable.Range(0, 2_000).Select(i => NewTask(user: $"user-{i % 7}")).ToArray();
