@@ -47,6 +47,9 @@ internal static unsafe class SqliteNative
     [DllImport(Library, EntryPoint = "sqlite3_clear_bindings"), SuppressGCTransition]
     public static extern int ClearBindings(nint statement);
 
+    [DllImport(Library, EntryPoint = "sqlite3_last_insert_rowid"), SuppressGCTransition]
+    public static extern long LastInsertRowId(nint db);
+
     [DllImport(Library, EntryPoint = "sqlite3_changes"), SuppressGCTransition]
     public static extern int Changes(nint db);
 }

@@ -100,6 +100,9 @@ internal sealed class SqliteStatement : IDisposable
         }
     }
 
+    /// <summary>The rowid of the connection's last successful INSERT.</summary>
+    public long LastInsertRowId => SqliteNative.LastInsertRowId(_dbPointer);
+
     /// <summary>Ends the current run (a statement left mid-way holds its read or write cursor open).</summary>
     public void Reset()
     {

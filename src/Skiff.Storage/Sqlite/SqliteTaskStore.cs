@@ -17,6 +17,7 @@ public sealed partial class SqliteTaskStore : ITaskStore
     private readonly string _connectionString;
     private readonly GroupCommitWriter _writer;
     private readonly ConcurrentBag<SqliteSession> _readers = [];
+    private readonly RecentRows _recent = new(65_536);
 
     private SqliteTaskStore(string connectionString, SqliteSession writerSession)
     {
@@ -100,7 +101,8 @@ public sealed partial class SqliteTaskStore : ITaskStore
     public async Task<CreateOutcome> CreateTaskAsync(NewTask task, CancellationToken cancellationToken)
     {
         var spec = JsonSerializer.Serialize(task.Spec, StorageJson.Default.TaskSpec);
-        var existing = await _writer.ExecuteAsync(s =>
+        var at = task.CreatedAt.ToUnixMs();
+        var row = await _writer.ExecuteAsync(s =>
         {
             if (task.IdempotencyKey is not null
                 && TaskRow.ReadOne(s.Statement($"SELECT {TaskRow.Columns} FROM tasks WHERE user_id = $u AND idempotency_key = $k")
@@ -108,20 +110,21 @@ public sealed partial class SqliteTaskStore : ITaskStore
             {
                 return found;
             }
-            var at = task.CreatedAt.ToUnixMs();
-            s.Statement(
+            var insert = s.Statement(
                     "INSERT INTO tasks(id, user_id, status, priority, max_attempts, spec, created_at, ready_at, idempotency_key) " +
                     "VALUES ($id, $u, $st, $p, $m, $spec, $at, $at, $k)")
                 .With("$id", task.TaskId).With("$u", task.UserId).With("$st", (int)TaskState.Queued)
                 .With("$p", task.Spec.Priority).With("$m", task.Spec.MaxAttempts).With("$spec", spec)
-                .With("$at", at).With("$k", task.IdempotencyKey).Execute();
+                .With("$at", at).With("$k", task.IdempotencyKey);
+            insert.Execute();
             // No event row for the submission: it is the row itself (created_at), shown first by GetTaskAsync.
-            return null;
+            return TaskRow.Inserted(insert.LastInsertRowId, task.TaskId, task.UserId, task.Spec, at);
         }, cancellationToken).ConfigureAwait(false);
-        if (existing is not null)
+        if (row.Id != task.TaskId)
         {
-            return new CreateOutcome(existing.ToRecord(), false);
+            return new CreateOutcome(row.ToRecord(), false);
         }
+        _recent.Remember(row);
         var created = new TaskRecord
         {
             TaskId = task.TaskId,
@@ -138,7 +141,7 @@ public sealed partial class SqliteTaskStore : ITaskStore
     public async Task<LeaseOutcome> LeaseAsync(string taskId, string owner, DateTimeOffset now, DateTimeOffset leaseUntil, CancellationToken cancellationToken)
     {
         var at = now.ToUnixMs();
-        var seen = Read(s => SelectById(s, taskId));
+        var seen = Seen(taskId);
         var (result, row) = await _writer.ExecuteAsync<(TransitionResult, TaskRow?)>(s =>
         {
             var (result, leased) = Transition(s, taskId, seen, current => !TaskTransitions.IsLegal(current.Status, TaskState.Running, current.DeadLettered) ? null : current with
@@ -158,7 +161,7 @@ public sealed partial class SqliteTaskStore : ITaskStore
             }
             return (result, leased);
         }, cancellationToken).ConfigureAwait(false);
-        return new LeaseOutcome(result, row?.ToRecord());
+        return new LeaseOutcome(result, Recorded(taskId, result, row)?.ToRecord());
     }
 
     public Task ExtendLeasesAsync(IReadOnlyCollection<string> taskIds, string owner, DateTimeOffset leaseUntil, CancellationToken cancellationToken)
@@ -187,7 +190,7 @@ public sealed partial class SqliteTaskStore : ITaskStore
         }
         var artifacts = completion.Result is null ? null : JsonSerializer.Serialize(completion.Result.Artifacts.ToList(), StorageJson.Default.ListTaskArtifact);
         var at = completion.At.ToUnixMs();
-        var seen = Read(s => SelectById(s, completion.TaskId));
+        var seen = Seen(completion.TaskId);
         var (result, row) = await _writer.ExecuteAsync<(TransitionResult, TaskRow?)>(s =>
         {
             var (result, ended) = Transition(s, completion.TaskId, seen, current =>
@@ -229,10 +232,27 @@ public sealed partial class SqliteTaskStore : ITaskStore
             }
             return (result, ended);
         }, cancellationToken).ConfigureAwait(false);
-        return new TransitionOutcome(result, row?.ToRecord());
+        return new TransitionOutcome(result, Recorded(completion.TaskId, result, row)?.ToRecord());
     }
 
     private const string CancelledByRequest = "cancelled by request";
+
+    /// <summary>The row a transition starts from: as this process last wrote it, else read (off the writer thread).</summary>
+    private TaskRow? Seen(string taskId) => _recent.Recall(taskId) ?? Read(s => SelectById(s, taskId));
+
+    /// <summary>Keeps the row a transition left (or forgets a stale one) for the task's next transition.</summary>
+    private TaskRow? Recorded(string taskId, TransitionResult result, TaskRow? row)
+    {
+        if (result == TransitionResult.Applied && row is not null)
+        {
+            _recent.Remember(row);
+        }
+        else
+        {
+            _recent.Forget(taskId);
+        }
+        return row;
+    }
 
     /// <summary>A cancel that reached the store while the attempt ended wins over a retry or a failure (never over a success).</summary>
     private static AttemptDecision Overruled(AttemptDecision decision, TaskRow current) =>
@@ -294,6 +314,8 @@ public sealed partial class SqliteTaskStore : ITaskStore
 
     public async Task<CancelOutcome> CancelAsync(string taskId, DateTimeOffset now, CancellationToken cancellationToken)
     {
+        // The remembered row would fail the writer's check anyway (status or cancel flag); drop it now.
+        _recent.Forget(taskId);
         var (result, row, completedAt) = await _writer.ExecuteAsync<(CancelResult, TaskRow?, long?)>(s =>
         {
             var current = SelectById(s, taskId);
@@ -329,6 +351,7 @@ public sealed partial class SqliteTaskStore : ITaskStore
 
     public async Task<TransitionOutcome> RedriveAsync(string taskId, DateTimeOffset now, CancellationToken cancellationToken)
     {
+        // Only terminal tasks are redriven, and they are not remembered; the redriven row is read afresh at its lease.
         var (result, row) = await _writer.ExecuteAsync<(TransitionResult, TaskRow?)>(s =>
         {
             var current = SelectById(s, taskId);

@@ -42,7 +42,11 @@ internal sealed record TaskRow
     public TaskState Status { get; init; }
     public bool DeadLettered { get; init; }
     public int Attempts { get; init; }
-    public byte[] Spec { get; init; }
+    /// <summary>The spec's stored JSON; null when <see cref="ParsedSpec"/> came with the row.</summary>
+    public byte[]? Spec { get; init; }
+
+    /// <summary>The spec itself, when this process wrote the row (see <see cref="RecentRows"/>).</summary>
+    public TaskSpec? ParsedSpec { get; init; }
     public long CreatedAt { get; init; }
     public long ReadyAt { get; init; }
     public long? NotBefore { get; init; }
@@ -53,6 +57,24 @@ internal sealed record TaskRow
     public string? LeaseOwner { get; init; }
     public long? LeaseExpiresAt { get; init; }
     public bool CancelRequested { get; init; }
+
+    /// <summary>The row a new task was inserted as.</summary>
+    public static TaskRow Inserted(long seq, string taskId, string userId, TaskSpec spec, long createdAt) => new()
+    {
+        Seq = seq,
+        Id = taskId,
+        UserId = userId,
+        Status = TaskState.Queued,
+        ParsedSpec = spec,
+        CreatedAt = createdAt,
+        ReadyAt = createdAt,
+    };
+
+    private TaskRow()
+    {
+        Id = "";
+        UserId = "";
+    }
 
     /// <summary>The first row of a statement selecting (or returning) <see cref="Columns"/>, or null; the statement is reset.</summary>
     public static TaskRow? ReadOne(SqliteStatement statement)
@@ -101,7 +123,7 @@ internal sealed record TaskRow
         Status = Status,
         DeadLettered = DeadLettered,
         Attempts = Attempts,
-        Spec = JsonSerializer.Deserialize(Spec, StorageJson.Default.TaskSpec)!,
+        Spec = ParsedSpec ?? JsonSerializer.Deserialize(Spec!, StorageJson.Default.TaskSpec)!,
         CreatedAt = FromMs(CreatedAt),
         ReadyAt = FromMs(ReadyAt),
         NotBefore = FromMs(NotBefore),

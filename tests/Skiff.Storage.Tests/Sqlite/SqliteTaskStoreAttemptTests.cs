@@ -280,6 +280,51 @@ public sealed class SqliteTaskStoreAttemptTests : StoreTestBase
     }
 
     [Fact]
+    public async Task LeaseAsync_RowChangedBehindTheStore_DecidedOnTheStoredRow()
+    {
+        // The store remembers the rows it wrote; the write checks the stored row first, so a change it did not
+        // make (here: straight to the file) is seen, not overwritten.
+        var task = await CreateAsync();
+        RawExecute($"UPDATE tasks SET status = {(int)TaskState.Cancelled}, completed_at = 1 WHERE id = '{task.TaskId}'");
+
+        var outcome = await Store.LeaseAsync(task.TaskId, "worker-1", Now, Now.AddMinutes(1), Ct);
+
+        Assert.Equal(TransitionResult.Conflict, outcome.Result);
+        Assert.Equal(TaskState.Cancelled, outcome.Task!.Status);
+        Assert.Equal(TaskState.Cancelled, (await GetAsync(task.TaskId)).Status);
+    }
+
+    [Fact]
+    public async Task CompleteAttemptAsync_CancelFlagSetBehindTheStore_CancelWins()
+    {
+        var leased = await LeaseAsync((await CreateAsync()).TaskId);
+        RawExecute($"UPDATE tasks SET cancel_requested = 1 WHERE id = '{leased.TaskId}'");
+
+        var outcome = await CompleteAsync(leased, AttemptOutcome.Failed, error: "boom");
+
+        Assert.True(outcome.Applied);
+        Assert.Equal(TaskState.Cancelled, outcome.Task!.Status);
+        Assert.Equal(TaskState.Cancelled, (await GetAsync(leased.TaskId)).Status);
+    }
+
+    [Fact]
+    public async Task LeaseThenComplete_AfterReopen_SameOutcomesFromTheStoredRows()
+    {
+        // Nothing remembered after a restart: each transition starts from the row as read.
+        var task = await CreateAsync();
+        await ReopenAsync();
+
+        var leased = await LeaseAsync(task.TaskId);
+        await ReopenAsync();
+        var ended = await CompleteAsync(leased, AttemptOutcome.Succeeded);
+
+        Assert.True(ended.Applied);
+        Assert.Equal(TaskState.Succeeded, ended.Task!.Status);
+        Assert.Equal(task.Spec.Command, ended.Task.Spec.Command);
+        Assert.Equal(1, ended.Task.Attempts);
+    }
+
+    [Fact]
     public async Task CompleteAttemptAsync_SucceededWhileCancelRequested_SuccessKept()
     {
         var leased = await LeaseAsync((await CreateAsync()).TaskId);

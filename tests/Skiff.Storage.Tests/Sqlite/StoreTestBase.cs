@@ -104,12 +104,17 @@ public abstract class StoreTestBase : IAsyncLifetime
         await Store.GetTaskAsync(taskId, withEvents, Ct) ?? throw new Xunit.Sdk.XunitException($"task {taskId} not found");
 
     /// <summary>A value read straight from the file through a connection of our own, bypassing the store.</summary>
-    protected long RawCount(string sql)
+    protected long RawCount(string sql) => Convert.ToInt64(RawScalar(sql), System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>A change made straight to the file behind the store's back (what the store remembers goes stale).</summary>
+    protected void RawExecute(string sql) => RawScalar(sql);
+
+    private object? RawScalar(string sql)
     {
         using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = StorePath, Pooling = false }.ToString());
         connection.Open();
         using var command = connection.CreateCommand();
         command.CommandText = sql;
-        return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+        return command.ExecuteScalar();
     }
 }
