@@ -14,10 +14,11 @@ namespace Skiff.Runtime.Execution;
 /// file system and network and runs as the server's user. The runc executor applies them.</para>
 /// <para>The environment is built from scratch (PATH, HOME, LANG, the .NET host location, the request's
 /// variables and SKIFF_*) so the server's own secrets never reach a task.</para>
-/// <para>When setsid(1) is available each attempt runs in its own session, so a kill reaches every process
-/// it started, including orphans reparented away from it. Without setsid, descendants are found by walking
-/// the tree, which misses orphans that were never sampled. A process that starts its own session escapes
-/// either way; only the runc executor's cgroup is airtight.</para>
+/// <para>Each attempt runs in its own session, so a kill reaches every process it started, including orphans
+/// reparented away from it. It is started with posix_spawn(3) and POSIX_SPAWN_SETSID (<see cref="SpawnedProcess"/>);
+/// where libc or the kernel lack that, through <see cref="Process"/> and setsid(1), one exec more per attempt.
+/// Without either, descendants are found by walking the tree, which misses orphans that were never sampled.
+/// A process that starts its own session escapes either way; only the runc executor's cgroup is airtight.</para>
 /// <para>Usage is sampled from /proc every 50 ms (see <see cref="ProcessTree"/>); the runc executor reads
 /// cgroups instead.</para>
 /// </remarks>
@@ -36,7 +37,9 @@ public sealed class ProcessExecutor : ITaskExecutor
     private static readonly TimeSpan DrainWait = TimeSpan.FromSeconds(2);
 
     private readonly TimeProvider _timeProvider;
+    private readonly bool _spawn;
     private readonly string? _setsidPath;
+    private readonly ProcessRecords? _records;
 
     public ProcessExecutor()
         : this(TimeProvider.System)
@@ -44,25 +47,38 @@ public sealed class ProcessExecutor : ITaskExecutor
     }
 
     public ProcessExecutor(TimeProvider timeProvider)
-        : this(timeProvider, FindExecutable("setsid", Environment.GetEnvironmentVariable("PATH") ?? DefaultPath))
+        : this(timeProvider, spawn: SpawnedProcess.IsSupported, FindSetsid())
     {
     }
 
+    /// <summary>The fallback: every attempt through <see cref="Process"/>, in its own session when <paramref name="setsidPath"/> is given.</summary>
     /// <param name="timeProvider">Clock for timeouts, wall time and sampling.</param>
     /// <param name="setsidPath">setsid(1) to start attempts in their own session, or null not to.</param>
     internal ProcessExecutor(TimeProvider timeProvider, string? setsidPath)
+        : this(timeProvider, spawn: false, setsidPath)
+    {
+    }
+
+    private ProcessExecutor(TimeProvider timeProvider, bool spawn, string? setsidPath)
     {
         ArgumentNullException.ThrowIfNull(timeProvider);
         _timeProvider = timeProvider;
+        _spawn = spawn;
         _setsidPath = setsidPath;
     }
+
+    private static string? FindSetsid() => FindExecutable("setsid", Environment.GetEnvironmentVariable("PATH") ?? DefaultPath);
 
     /// <summary>
     /// Where each running attempt leaves a record (pid and start time of its process group), so that after a
     /// crash of the server the next start can kill what is still running (<see cref="KillLeftovers"/>).
     /// Null: no records.
     /// </summary>
-    public string? RecordDirectory { get; init; }
+    public string? RecordDirectory
+    {
+        get => _records?.Directory;
+        init => _records = value is null ? null : new ProcessRecords(value);
+    }
 
     public string Name => "process (no isolation)";
 
@@ -70,32 +86,15 @@ public sealed class ProcessExecutor : ITaskExecutor
     /// Kills the process groups of attempts a previous server process started and never saw end (kill -9),
     /// so a task recovered through lease expiry does not run twice at once. Returns how many were killed.
     /// </summary>
-    public int KillLeftovers()
-    {
-        if (RecordDirectory is null || !Directory.Exists(RecordDirectory))
-        {
-            return 0;
-        }
-        var killed = 0;
-        foreach (var record in Directory.EnumerateFiles(RecordDirectory, "*.pid"))
-        {
-            var parts = File.ReadAllText(record).Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            // The start time guards against killing an unrelated process that reused the pid.
-            if (parts.Length == 2 && int.TryParse(parts[0], out var pid) && ulong.TryParse(parts[1], out var startTime)
-                && ProcessTree.TryReadStat(pid, out var stat) && stat.StartTime == startTime && stat.State != 'Z')
-            {
-                ProcessTree.KillGroup(pid);
-                killed++;
-            }
-            File.Delete(record);
-        }
-        return killed;
-    }
+    public int KillLeftovers() => _records?.KillLeftovers() ?? 0;
 
     public bool Isolates => false;
 
     /// <summary>Whether attempts run in their own session and process group.</summary>
-    internal bool UsesSessions => _setsidPath is not null;
+    internal bool UsesSessions => _spawn || _setsidPath is not null;
+
+    /// <summary>Whether attempts are started with posix_spawn (else through <see cref="Process"/>).</summary>
+    internal bool UsesSpawn => _spawn;
 
     public async Task<ExecutionResult> ExecuteAsync(ExecutionRequest request, IExecutionSink sink, CancellationToken cancellationToken)
     {
@@ -121,29 +120,26 @@ public sealed class ProcessExecutor : ITaskExecutor
             return ExecutionSupport.NotRun(ExecutionStatus.FailedToStart, notFound);
         }
 
-        using var process = new Process { StartInfo = CreateStartInfo(request, executable, environment) };
         var startedAt = _timeProvider.GetTimestamp();
-        try
+        using var process = Start(request, executable, environment, out var startError);
+        if (process is null)
         {
-            process.Start();
-        }
-        catch (Exception e) when (e is Win32Exception or IOException or ArgumentException)
-        {
-            return ExecutionSupport.NotRun(ExecutionStatus.FailedToStart, $"cannot start {request.Command[0]}: {e.Message}");
+            return ExecutionSupport.NotRun(ExecutionStatus.FailedToStart, $"cannot start {request.Command[0]}: {startError}");
         }
 
         var tree = new ProcessTree(process.Id, ownsProcessGroup: UsesSessions);
-        var record = WriteRecord(request, process.Id);
+        string? record = null;
         try
         {
             sink.Started(_timeProvider.GetUtcNow());
-            // The task gets an empty stdin rather than sharing the server's.
-            process.StandardInput.Close();
+            // The first sample also reads the start time that the record needs.
+            tree.Sample();
+            record = WriteRecord(request, process.Id, tree.RootStartTime);
             return await SuperviseAsync(request, process, tree, sink, startedAt, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
-            // Only the sink can get here (it threw); nothing the attempt started may outlive it.
+            // Only the sink or the record can get here (they threw); nothing the attempt started may outlive it.
             tree.KillAll(process);
             throw;
         }
@@ -151,33 +147,53 @@ public sealed class ProcessExecutor : ITaskExecutor
         {
             if (record is not null)
             {
-                File.Delete(record);
+                _records!.Remove(record);
             }
         }
     }
 
-    private string? WriteRecord(ExecutionRequest request, int pid)
+    private IAttemptProcess? Start(ExecutionRequest request, string executable, Dictionary<string, string> environment, out string error)
+    {
+        if (_spawn)
+        {
+            return SpawnedProcess.Start(executable, request.Command, environment, request.WorkDirectory, out error);
+        }
+        error = "";
+        var process = new Process { StartInfo = CreateStartInfo(request, executable, environment) };
+        try
+        {
+            process.Start();
+        }
+        catch (Exception e) when (e is Win32Exception or IOException or ArgumentException)
+        {
+            process.Dispose();
+            error = e.Message;
+            return null;
+        }
+        // The task gets an empty stdin rather than sharing the server's.
+        process.StandardInput.Close();
+        return new DotnetProcess(process);
+    }
+
+    private string? WriteRecord(ExecutionRequest request, int pid, ulong? startTime)
     {
         // Only a process group (setsid) can be killed whole later; without it there is nothing safe to record.
-        if (RecordDirectory is null || !UsesSessions || !ProcessTree.TryReadStat(pid, out var stat))
+        if (_records is null || !UsesSessions || startTime is not { } start)
         {
             return null;
         }
-        Directory.CreateDirectory(RecordDirectory);
-        var path = Path.Combine(RecordDirectory, $"{request.TaskId}-{request.Attempt}.pid");
-        File.WriteAllText(path, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{pid} {stat.StartTime}"));
-        return path;
+        return _records.Add(string.Create(CultureInfo.InvariantCulture, $"{request.TaskId}-{request.Attempt}"), pid, start);
     }
 
     private async Task<ExecutionResult> SuperviseAsync(
         ExecutionRequest request,
-        Process process,
+        IAttemptProcess process,
         ProcessTree tree,
         IExecutionSink sink,
         long startedAt,
         CancellationToken cancellationToken)
     {
-        using var supervision = new AttemptSupervision(process.StandardOutput.BaseStream, process.StandardError.BaseStream, sink, request.Timeout, _timeProvider, cancellationToken);
+        using var supervision = new AttemptSupervision(process.Stdout, process.Stderr, sink, request.Timeout, _timeProvider, cancellationToken);
 
         using var stopSampling = new CancellationTokenSource();
         var sampling = tree.SampleAsync(SampleInterval, _timeProvider, stopSampling.Token);
@@ -191,14 +207,20 @@ public sealed class ProcessExecutor : ITaskExecutor
         catch (OperationCanceledException)
         {
             (status, error) = supervision.StoppedBecause();
+            if (status == ExecutionStatus.TimedOut)
+            {
+                await WaitOutTimeoutAsync(request.Timeout, startedAt).ConfigureAwait(false);
+            }
             tree.Sample();
             tree.KillAll(process);
             await ExecutionSupport.WaitBoundedAsync(process.WaitForExitAsync(CancellationToken.None), KillWait, _timeProvider).ConfigureAwait(false);
         }
         var wall = _timeProvider.GetElapsedTime(startedAt);
 
-        // Whatever the root left running (a daemonised child, say) ends with the attempt.
+        // Whatever the root left running (a daemonised child, say) ends with the attempt. A spawned root is
+        // reaped only now, so until here its pid, and the process group's id, cannot be reused.
         tree.KillAll(process);
+        process.Reap();
         await stopSampling.CancelAsync().ConfigureAwait(false);
         await sampling.ConfigureAwait(false);
 
@@ -206,8 +228,8 @@ public sealed class ProcessExecutor : ITaskExecutor
         supervision.ThrowIfSinkFailed();
         var stderr = supervision.Stderr;
 
-        int? exitCode = process.HasExited ? process.ExitCode : null;
-        if (status == ExecutionStatus.Exited && UsesSessions && exitCode is 126 or 127
+        var exitCode = process.ExitCode;
+        if (status == ExecutionStatus.Exited && _setsidPath is not null && !_spawn && exitCode is 126 or 127
             && stderr.FirstLine is { } first && first.StartsWith(SetsidExecFailure, StringComparison.Ordinal))
         {
             // setsid itself could not exec the command (a script with a missing interpreter, say): the same
@@ -217,6 +239,19 @@ public sealed class ProcessExecutor : ITaskExecutor
 
         var usage = new TaskUsage((long)wall.TotalMilliseconds, tree.CpuMs, tree.PeakMemoryBytes);
         return new ExecutionResult(status, exitCode, error, usage, supervision.Stdout.Tail, stderr.Tail);
+    }
+
+    /// <summary>
+    /// Timers run on a coarse clock (jiffies) and can fire a few milliseconds before the timeout has passed by the
+    /// clock wall time is measured with; with a fast start that showed as "timed out after 1s" at 999 ms.
+    /// The attempt gets all of its time.
+    /// </summary>
+    private async Task WaitOutTimeoutAsync(TimeSpan timeout, long startedAt)
+    {
+        for (var i = 0; i < 10 && _timeProvider.GetElapsedTime(startedAt) is var elapsed && elapsed < timeout; i++)
+        {
+            await Task.Delay(timeout - elapsed + TimeSpan.FromMilliseconds(1), _timeProvider).ConfigureAwait(false);
+        }
     }
 
     private ProcessStartInfo CreateStartInfo(ExecutionRequest request, string executable, Dictionary<string, string> environment)

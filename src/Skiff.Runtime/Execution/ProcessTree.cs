@@ -68,21 +68,27 @@ internal sealed class ProcessTree
         }
     }
 
-    /// <summary>Samples now and then every <paramref name="interval"/> until cancelled.</summary>
-    public async Task SampleAsync(TimeSpan interval, TimeProvider timeProvider, CancellationToken cancellationToken)
+    /// <summary>The root's start time (clock ticks since boot) as the first sample read it; null before that.</summary>
+    public ulong? RootStartTime
     {
-        Sample();
-        using var timer = new PeriodicTimer(interval, timeProvider);
-        try
+        get
         {
-            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+            lock (_gate)
             {
-                Sample();
+                return _rootStartTime;
             }
         }
-        catch (OperationCanceledException)
+    }
+
+    /// <summary>Samples every <paramref name="interval"/> until cancelled (the caller takes the first sample).</summary>
+    public async Task SampleAsync(TimeSpan interval, TimeProvider timeProvider, CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(interval, timeProvider);
+        // Disposing the timer ends the wait with false: stopping, once per attempt, throws no exception.
+        using var stop = cancellationToken.UnsafeRegister(static state => ((PeriodicTimer)state!).Dispose(), timer);
+        while (await timer.WaitForNextTickAsync(CancellationToken.None).ConfigureAwait(false))
         {
-            // The attempt has ended.
+            Sample();
         }
     }
 
@@ -149,7 +155,7 @@ internal sealed class ProcessTree
     /// descendants, and to every descendant sampled earlier that still runs. Safe to call after the root
     /// exited, to remove what it left behind.
     /// </summary>
-    public void KillAll(System.Diagnostics.Process root)
+    public void KillAll(IAttemptProcess root)
     {
         // The group first: one signal reaches every member at once, so none can fork replacements.
         if (_ownsProcessGroup)
@@ -157,23 +163,7 @@ internal sealed class ProcessTree
             TryKill(-_rootPid);
         }
 
-        try
-        {
-            // Walking the tree reads every process on the host (Process.GetProcesses); after the root exited
-            // normally the group signal above and the known children below are enough, and this stays cheap.
-            if (!root.HasExited)
-            {
-                root.Kill(entireProcessTree: true);
-            }
-        }
-        catch (InvalidOperationException)
-        {
-            // Already exited and reaped.
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            // Exited while the tree was being walked.
-        }
+        root.KillRootAndDescendants();
 
         KeyValuePair<int, ulong>[] seen;
         lock (_gate)
@@ -275,7 +265,7 @@ internal sealed class ProcessTree
         return long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var kb) ? kb * 1024 : 0;
     }
 
-    private static List<int> ReadChildren(int pid)
+    internal static List<int> ReadChildren(int pid)
     {
         // A child is listed under the thread that forked it, so every thread's list is read.
         var children = new List<int>();

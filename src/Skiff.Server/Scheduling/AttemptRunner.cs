@@ -31,6 +31,7 @@ internal sealed class AttemptRunner(
     public const string Owner = "embedded";
 
     private readonly SkiffOptions _options = options.Value;
+    private readonly WorkDirectoryPool _workDirectories = new(Path.Combine(options.Value.DataDirectory, "spare-work"));
     private readonly RetryPolicy _retry = new() { BaseDelay = options.Value.RetryBaseDelay, MaxDelay = options.Value.RetryMaxDelay };
     // A built-in workload runs the skiff program itself: on the host, or bound into the attempt's container.
     private readonly WorkloadProgram _workloads = executor.Isolates
@@ -73,11 +74,11 @@ internal sealed class AttemptRunner(
         ExecutionResult result;
         try
         {
+            Directory.CreateDirectory(output);
             if (!executor.Isolates)
             {
-                Directory.CreateDirectory(work); // a container has its own /work: one mkdir less per attempt
+                _workDirectories.Create(work); // a container has its own /work: one directory less per attempt
             }
-            Directory.CreateDirectory(output);
             log = new AttemptLog(store, notifier, time, task.TaskId, task.Attempts, await store.LastLogLineNoAsync(task.TaskId, CancellationToken.None));
             // Secret values exist only in this attempt's environment; the mask keeps them out of what is stored.
             var attemptSecrets = await secrets.ResolveAsync(task, CancellationToken.None);
@@ -130,7 +131,10 @@ internal sealed class AttemptRunner(
         }
 
         await CompleteAsync(attempt, task, result, Path.GetFullPath(output));
-        TryDelete(work);
+        if (!executor.Isolates)
+        {
+            _workDirectories.Recycle(work);
+        }
     }
 
     private async Task CompleteAsync(RunningAttempt attempt, TaskRecord task, ExecutionResult result, string output)
@@ -179,16 +183,4 @@ internal sealed class AttemptRunner(
 
     private static readonly FrozenDictionary<AttemptOutcome, string> OutcomeNames =
         Enum.GetValues<AttemptOutcome>().ToFrozenDictionary(o => o, o => o.ToString().ToLowerInvariant());
-
-    private static void TryDelete(string directory)
-    {
-        try
-        {
-            Directory.Delete(directory, recursive: true);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            // Best effort: retention removes the task's directory later anyway.
-        }
-    }
 }

@@ -459,6 +459,87 @@ public sealed class ProcessExecutorTests : IDisposable
         Assert.True(await Poll.UntilAsync(() => !ProcessTree.IsAlive(sink.FirstLinePid), Deadline), "the task outlived its sink");
     }
 
+    // The fallback where posix_spawn cannot start a session (old glibc or kernel): Process with setsid(1).
+    private static ProcessExecutor SetsidFallback(string? recordDirectory = null)
+    {
+        var setsid = File.Exists("/usr/bin/setsid") ? "/usr/bin/setsid" : "/bin/setsid";
+        var executor = new ProcessExecutor(TimeProvider.System, setsid) { RecordDirectory = recordDirectory };
+        Assert.False(executor.UsesSpawn);
+        return executor;
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_SetsidFallback_CapturesOutputAndExitCode()
+    {
+        var result = await SetsidFallback().ExecuteAsync(Shell(Request("sh"), "echo out; echo err >&2; exit 3"), _sink, CancellationToken.None);
+
+        Assert.Equal(ExecutionStatus.Exited, result.Status);
+        Assert.Equal(3, result.ExitCode);
+        Assert.Equal(["out"], _sink.Lines(LogStream.Stdout));
+        Assert.Equal(["err"], _sink.Lines(LogStream.Stderr));
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_SetsidFallbackTimeoutWithOrphanedGrandchild_KillsTheOrphanToo()
+    {
+        var request = Shell(Request("sh"), "(sleep 100 & echo $!); sleep 100") with { Timeout = TimeSpan.FromSeconds(1) };
+
+        var result = await SetsidFallback().ExecuteAsync(request, _sink, CancellationToken.None);
+
+        Assert.Equal(ExecutionStatus.TimedOut, result.Status);
+        var orphan = int.Parse(Assert.Single(_sink.Lines(LogStream.Stdout)), CultureInfo.InvariantCulture);
+        Assert.True(await Poll.UntilAsync(() => !ProcessTree.IsAlive(orphan), Deadline), $"orphan {orphan} survived");
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_SetsidFallbackScriptWithMissingInterpreter_FailedToStartFromSetsidsMessage()
+    {
+        var script = Path.Combine(_work, "broken.sh");
+        await File.WriteAllTextAsync(script, "#!/skiff/no/such/interpreter\n");
+        File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+
+        var result = await SetsidFallback().ExecuteAsync(Request(script), _sink, CancellationToken.None);
+
+        Assert.Equal(ExecutionStatus.FailedToStart, result.Status);
+        Assert.Null(result.ExitCode);
+        Assert.StartsWith("cannot start", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task KillLeftovers_SetsidFallbackAttemptOfAPreviousServer_KillsItsProcessGroup()
+    {
+        var records = _root.Combine("records");
+        var crashed = SetsidFallback(records);
+        var running = crashed.ExecuteAsync(Shell(Request("sh"), "sleep 100 & echo $!; wait"), _sink, CancellationToken.None);
+        Assert.True(await Poll.UntilAsync(() => _sink.Lines(LogStream.Stdout).Count == 1, Deadline), "the task never printed its child's pid");
+        var child = int.Parse(_sink.Lines(LogStream.Stdout)[0], CultureInfo.InvariantCulture);
+
+        Assert.Equal(1, new ProcessExecutor { RecordDirectory = records }.KillLeftovers());
+
+        Assert.True(await Poll.UntilAsync(() => !ProcessTree.IsAlive(child), Deadline), $"child {child} survived");
+        Assert.Equal(137, (await running.WaitAsync(Deadline)).ExitCode);
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_ManyAttemptsWithRecords_EachRecordRemovedAndSparesNotMistakenForRecords()
+    {
+        // Records are renamed to spares and reused instead of deleted; a spare must never count as a record.
+        var records = _root.Combine("records");
+        var executor = new ProcessExecutor { RecordDirectory = records };
+
+        for (var i = 0; i < 5; i++)
+        {
+            var result = await executor.ExecuteAsync(Request("true") with { Attempt = i + 1 }, _sink, CancellationToken.None);
+            Assert.Equal(0, result.ExitCode);
+        }
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(i => executor.ExecuteAsync(Request("true") with { TaskId = $"t_{i}" }, _sink, CancellationToken.None)));
+
+        Assert.Empty(Directory.GetFiles(records, "*.pid"));
+        Assert.NotEmpty(Directory.GetFiles(records, "*.spare"));
+        Assert.Equal(0, new ProcessExecutor { RecordDirectory = records }.KillLeftovers());
+        Assert.Empty(Directory.GetFiles(records));
+    }
+
     private static void KillIfAlive(int pid)
     {
         if (pid > 0 && ProcessTree.IsAlive(pid))
