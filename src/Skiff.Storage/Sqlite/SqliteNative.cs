@@ -22,6 +22,9 @@ internal static unsafe class SqliteNative
     [DllImport(Library, EntryPoint = "sqlite3_bind_null"), SuppressGCTransition]
     public static extern int BindNull(nint statement, int index);
 
+    [DllImport(Library, EntryPoint = "sqlite3_bind_text"), SuppressGCTransition]
+    public static extern int BindText(nint statement, int index, byte* utf8, int bytes, nint destructor);
+
     [DllImport(Library, EntryPoint = "sqlite3_bind_text16"), SuppressGCTransition]
     public static extern int BindText16(nint statement, int index, char* text, int bytes, nint destructor);
 

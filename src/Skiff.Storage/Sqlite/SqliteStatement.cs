@@ -61,6 +61,19 @@ internal sealed class SqliteStatement : IDisposable
         return this;
     }
 
+    /// <summary>Binds text already encoded as UTF-8 (the database's encoding: SQLite stores it as it is).</summary>
+    public SqliteStatement WithUtf8(string name, ReadOnlySpan<byte> utf8)
+    {
+        unsafe
+        {
+            fixed (byte* text = utf8)
+            {
+                Check(SqliteNative.BindText(_pointer, Index(name), text, utf8.Length, SqliteNative.Transient));
+            }
+        }
+        return this;
+    }
+
     private SqliteStatement WithNull(string name)
     {
         Check(SqliteNative.BindNull(_pointer, Index(name)));

@@ -100,7 +100,8 @@ public sealed partial class SqliteTaskStore : ITaskStore
 
     public async Task<CreateOutcome> CreateTaskAsync(NewTask task, CancellationToken cancellationToken)
     {
-        var spec = JsonSerializer.Serialize(task.Spec, StorageJson.Default.TaskSpec);
+        // Encoded here, on the caller's thread, as the file stores it: the writer only copies the bytes.
+        var spec = JsonSerializer.SerializeToUtf8Bytes(task.Spec, StorageJson.Default.TaskSpec);
         var at = task.CreatedAt.ToUnixMs();
         var row = await _writer.ExecuteAsync(s =>
         {
@@ -114,7 +115,7 @@ public sealed partial class SqliteTaskStore : ITaskStore
                     "INSERT INTO tasks(id, user_id, status, priority, max_attempts, spec, created_at, ready_at, idempotency_key) " +
                     "VALUES ($id, $u, $st, $p, $m, $spec, $at, $at, $k)")
                 .With("$id", task.TaskId).With("$u", task.UserId).With("$st", (int)TaskState.Queued)
-                .With("$p", task.Spec.Priority).With("$m", task.Spec.MaxAttempts).With("$spec", spec)
+                .With("$p", task.Spec.Priority).With("$m", task.Spec.MaxAttempts).WithUtf8("$spec", spec)
                 .With("$at", at).With("$k", task.IdempotencyKey);
             insert.Execute();
             // No event row for the submission: it is the row itself (created_at), shown first by GetTaskAsync.
