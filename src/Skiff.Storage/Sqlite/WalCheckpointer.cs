@@ -7,23 +7,34 @@ namespace Skiff.Storage.Sqlite;
 /// for a checkpoint (SQLite's automatic checkpoint runs inside the committing call and fsyncs there, which
 /// halved queue throughput in measurements). PASSIVE never blocks the writer or readers; committed data is
 /// durable in the WAL either way, so a crash between checkpoints loses nothing. Once the WAL holds more than
-/// 16 MB the writer is asked to finish the job between two transactions (<see cref="GroupCommitWriter.RequestCheckpoint"/>),
+/// 64 MB the writer is asked to finish the job between two transactions (<see cref="GroupCommitWriter.RequestCheckpoint"/>),
 /// so that it starts over instead of growing for as long as the load lasts.
 /// </summary>
 internal sealed class WalCheckpointer : IAsyncDisposable
 {
-    // 4,096 frames of 4 KB pages: past this the writer is asked to finish the checkpoint so the WAL starts over.
-    private const long FinishAboveFrames = 4096;
+    /// <summary>
+    /// 16,384 frames of 4 KB pages (64 MB): past this the WAL is brought to start over (see <see cref="CatchUpAndFinish"/>).
+    /// The writer's part stalls every write for its copy and fsync: it must be small and not come often.
+    /// </summary>
+    public const long DefaultFinishAboveFrames = 16_384;
+
+    // What the writer may be left to copy (2 MB), how many passes to catch up, and the WAL size (1 GB) past which
+    // the writer finishes however much is left.
+    private const long QuickPassFrames = 512;
+    private const int MaxCatchUpPasses = 8;
+    private const long HardCapFrames = 262_144;
     private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(250);
     private readonly CancellationTokenSource _stopping = new();
     private readonly string _connectionString;
+    private readonly long _finishAboveFrames;
     private readonly Action _finish;
     private readonly Task _loop;
 
     /// <param name="finish">Asks the writer to copy what this pass left and so let the WAL start over.</param>
-    public WalCheckpointer(string connectionString, Action finish)
+    public WalCheckpointer(string connectionString, long finishAboveFrames, Action finish)
     {
         _connectionString = connectionString;
+        _finishAboveFrames = finishAboveFrames;
         _finish = finish;
         _loop = Task.Run(RunAsync);
     }
@@ -39,9 +50,10 @@ internal sealed class WalCheckpointer : IAsyncDisposable
                 try
                 {
                     // A pass with nothing new to copy costs next to nothing; one with frames copies them and fsyncs.
-                    if (Checkpoint(session) >= FinishAboveFrames)
+                    var frames = Checkpoint(session);
+                    if (frames >= _finishAboveFrames)
                     {
-                        _finish();
+                        CatchUpAndFinish(session, frames);
                     }
                 }
                 catch (SqliteException)
@@ -62,6 +74,31 @@ internal sealed class WalCheckpointer : IAsyncDisposable
         catch (SqliteException)
         {
             // The next start replays the WAL anyway.
+        }
+    }
+
+    /// <summary>
+    /// Runs passes until one finds little new (so it was quick, and little was written meanwhile), then asks the
+    /// writer to copy that little: its pass stalls every write for as long as it takes. When the load is such that
+    /// no pass catches up, the writer is asked anyway once the WAL is past its hard cap: a bounded disk over a
+    /// smooth tail latency.
+    /// </summary>
+    private void CatchUpAndFinish(SqliteSession session, long frames)
+    {
+        for (var pass = 0; pass < MaxCatchUpPasses; pass++)
+        {
+            var now = Checkpoint(session);
+            var fresh = now - frames;
+            frames = now;
+            if (fresh <= QuickPassFrames)
+            {
+                _finish();
+                return;
+            }
+        }
+        if (frames >= HardCapFrames)
+        {
+            _finish();
         }
     }
 

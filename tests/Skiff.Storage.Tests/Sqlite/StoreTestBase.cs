@@ -27,7 +27,7 @@ public abstract class StoreTestBase : IAsyncLifetime
 
     protected string StorePath { get; }
 
-    protected SqliteTaskStore Store { get; private set; }
+    protected SqliteTaskStore Store { get; set; }
 
     protected FakeTimeProvider Time { get; } = new(new DateTimeOffset(2025, 3, 1, 12, 0, 0, TimeSpan.Zero));
 
