@@ -85,9 +85,8 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
     /// A checkpoint run beside a busy writer never catches up with it, and SQLite only starts the WAL over once
     /// every frame was copied back: under steady load the WAL would grow without end (it reached 675 MB for a
     /// 100 MB database in the queue benchmark, every append a fresh block to allocate and zero, and a full disk
-    /// at the end of it). Here, between
-    /// transactions, nothing is appended meanwhile, so this pass copies the few frames the background pass left
-    /// and the next commit starts the WAL from its beginning.
+    /// at the end of it). Here, between transactions, nothing is appended meanwhile, so this pass copies the few
+    /// frames the background pass left and the next commit starts the WAL from its beginning.
     /// </summary>
     private void FinishCheckpoint()
     {

@@ -36,7 +36,7 @@ internal sealed class SqliteSession : IDisposable
         return command;
     }
 
-    /// <summary>The cached raw statement for <paramref name="sql"/>, reset and ready to bind (see <see cref="SqliteStatement"/>).</summary>
+    /// <summary>The cached raw statement for <paramref name="sql"/>, with no parameter bound (see <see cref="SqliteStatement"/>).</summary>
     public SqliteStatement Statement(string sql)
     {
         if (!_statements.TryGetValue(sql, out var statement))
@@ -44,7 +44,7 @@ internal sealed class SqliteSession : IDisposable
             statement = new SqliteStatement(Connection.Handle!, sql);
             _statements[sql] = statement;
         }
-        statement.Reset();
+        statement.ClearBindings();
         return statement;
     }
 
@@ -82,6 +82,8 @@ internal static class SqliteCommandExtensions
     public static long ToUnixMs(this DateTimeOffset value) => value.ToUnixTimeMilliseconds();
 
     public static DateTimeOffset FromUnixMs(long value) => DateTimeOffset.FromUnixTimeMilliseconds(value);
+
+    public static DateTimeOffset? FromUnixMs(long? value) => value is { } ms ? FromUnixMs(ms) : null;
 
     public static DateTimeOffset? GetTimeOrNull(this SqliteDataReader reader, int ordinal) =>
         reader.IsDBNull(ordinal) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(ordinal));

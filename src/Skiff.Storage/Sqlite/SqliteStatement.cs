@@ -116,13 +116,15 @@ internal sealed class SqliteStatement : IDisposable
     /// <summary>The rowid of the connection's last successful INSERT.</summary>
     public long LastInsertRowId => SqliteNative.LastInsertRowId(_dbPointer);
 
-    /// <summary>Ends the current run (a statement left mid-way holds its read or write cursor open).</summary>
-    public void Reset()
-    {
-        // Both return the last step's error (already thrown by Step) or OK.
-        _ = SqliteNative.Reset(_pointer);
-        _ = SqliteNative.ClearBindings(_pointer);
-    }
+    /// <summary>
+    /// Ends the current run (a statement left mid-way holds its read or write cursor open). Every run that stepped
+    /// ends here: <see cref="Execute"/>, <see cref="TaskRow.ReadOne"/> and <see cref="TaskRow.ReadAll"/> call it
+    /// when they finish or fail.
+    /// </summary>
+    public void Reset() => _ = SqliteNative.Reset(_pointer); // returns the last step's error, already thrown by Step
+
+    /// <summary>Sets every parameter back to NULL, so that nothing bound for an earlier run reaches the next.</summary>
+    public void ClearBindings() => _ = SqliteNative.ClearBindings(_pointer);
 
     public bool IsNull(int column) => SqliteNative.ColumnType(_pointer, column) == raw.SQLITE_NULL;
 

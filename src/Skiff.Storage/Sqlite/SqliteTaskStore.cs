@@ -109,13 +109,13 @@ public sealed partial class SqliteTaskStore : ITaskStore
         // Encoded here, on the caller's thread, as the file stores it: the writer only copies the bytes.
         var spec = JsonSerializer.SerializeToUtf8Bytes(task.Spec, StorageJson.Default.TaskSpec);
         var at = task.CreatedAt.ToUnixMs();
-        var row = await _writer.ExecuteAsync(s =>
+        var (row, created) = await _writer.ExecuteAsync(s =>
         {
             if (task.IdempotencyKey is not null
                 && TaskRow.ReadOne(s.Statement($"SELECT {TaskRow.Columns} FROM tasks WHERE user_id = $u AND idempotency_key = $k")
                     .With("$u", task.UserId).With("$k", task.IdempotencyKey)) is { } found)
             {
-                return found;
+                return (found, false);
             }
             var insert = s.Statement(
                     "INSERT INTO tasks(id, user_id, status, priority, max_attempts, spec, created_at, ready_at, idempotency_key) " +
@@ -125,14 +125,14 @@ public sealed partial class SqliteTaskStore : ITaskStore
                 .With("$at", at).With("$k", task.IdempotencyKey);
             insert.Execute();
             // No event row for the submission: it is the row itself (created_at), shown first by GetTaskAsync.
-            return TaskRow.Inserted(insert.LastInsertRowId, task.TaskId, task.UserId, task.Spec, at);
+            return (TaskRow.Inserted(insert.LastInsertRowId, task.TaskId, task.UserId, task.Spec, at), true);
         }, cancellationToken).ConfigureAwait(false);
-        if (row.Id != task.TaskId)
+        if (!created)
         {
             return new CreateOutcome(row.ToRecord(), false);
         }
         _recent.Remember(row);
-        var created = new TaskRecord
+        var record = new TaskRecord
         {
             TaskId = task.TaskId,
             UserId = task.UserId,
@@ -142,7 +142,7 @@ public sealed partial class SqliteTaskStore : ITaskStore
             CreatedAt = task.CreatedAt,
             ReadyAt = task.CreatedAt,
         };
-        return new CreateOutcome(created, true);
+        return new CreateOutcome(record, true);
     }
 
     public async Task<LeaseOutcome> LeaseAsync(string taskId, string owner, DateTimeOffset now, DateTimeOffset leaseUntil, CancellationToken cancellationToken)
@@ -288,16 +288,23 @@ public sealed partial class SqliteTaskStore : ITaskStore
         {
             return (TransitionResult.Conflict, current);
         }
-        if (!TryWrite(s, current, target))
-        {
-            throw new InvalidOperationException($"task {taskId} changed inside the writer's own transaction");
-        }
+        Write(s, current, target);
         return (TransitionResult.Applied, target);
+    }
+
+    /// <summary>Writes <paramref name="next"/> over <paramref name="current"/>, read in this same transaction.</summary>
+    private static void Write(SqliteSession s, TaskRow current, TaskRow next)
+    {
+        if (!TryWrite(s, current, next))
+        {
+            throw new InvalidOperationException($"task {current.Id} changed inside the writer's own transaction");
+        }
     }
 
     /// <summary>
     /// Writes <paramref name="next"/> over <paramref name="current"/> by rowid if the stored row still is <paramref name="current"/>:
     /// every transition changes the status, attempts, dead-letter flag or ready time, and a cancel request sets its flag.
+    /// The one place a task's state is written, checked against <see cref="TaskTransitions"/>.
     /// </summary>
     private static bool TryWrite(SqliteSession s, TaskRow current, TaskRow next)
     {
@@ -307,12 +314,12 @@ public sealed partial class SqliteTaskStore : ITaskStore
         }
         return s.Statement(
                 "UPDATE tasks SET status = $st, dead_lettered = $dl, attempts = $a, ready_at = $ready, not_before = $nb, started_at = $started, " +
-                "completed_at = $completed, exit_code = $exit, error = $error, lease_owner = $owner, lease_expires_at = $until " +
+                "completed_at = $completed, exit_code = $exit, error = $error, lease_owner = $owner, lease_expires_at = $until, cancel_requested = $cr " +
                 "WHERE seq = $seq AND status = $was_st AND attempts = $was_a AND dead_lettered = $was_dl AND cancel_requested = $was_cr AND ready_at = $was_ready")
             .With("$st", (int)next.Status).With("$dl", next.DeadLettered).With("$a", next.Attempts).With("$ready", next.ReadyAt)
             .With("$nb", next.NotBefore).With("$started", next.StartedAt).With("$completed", next.CompletedAt)
             .With("$exit", next.ExitCode).With("$error", next.Error).With("$owner", next.LeaseOwner).With("$until", next.LeaseExpiresAt)
-            .With("$seq", current.Seq).With("$was_st", (int)current.Status).With("$was_a", current.Attempts)
+            .With("$cr", next.CancelRequested).With("$seq", current.Seq).With("$was_st", (int)current.Status).With("$was_a", current.Attempts)
             .With("$was_dl", current.DeadLettered).With("$was_cr", current.CancelRequested).With("$was_ready", current.ReadyAt).Execute() == 1;
     }
 
@@ -323,37 +330,30 @@ public sealed partial class SqliteTaskStore : ITaskStore
     {
         // The remembered row would fail the writer's check anyway (status or cancel flag); drop it now.
         _recent.Forget(taskId);
-        var (result, row, completedAt) = await _writer.ExecuteAsync<(CancelResult, TaskRow?, long?)>(s =>
+        var (result, row) = await _writer.ExecuteAsync<(CancelResult, TaskRow?)>(s =>
         {
             var current = SelectById(s, taskId);
             if (current is null)
             {
-                return (CancelResult.NotFound, null, null);
+                return (CancelResult.NotFound, null);
             }
             if (current.Status.IsTerminal())
             {
-                return (CancelResult.AlreadyTerminal, current, null);
+                return (CancelResult.AlreadyTerminal, current);
             }
-            var at = now.ToUnixMs();
             if (current.Status == TaskState.Running)
             {
                 // The worker owns the running attempt; it ends it (and the flag outlives a crash of that worker).
                 s.Statement("UPDATE tasks SET cancel_requested = 1 WHERE seq = $seq").With("$seq", current.Seq).Execute();
-                return (CancelResult.CancelRequested, current, null);
+                return (CancelResult.CancelRequested, current with { CancelRequested = true });
             }
-            Require(current.Status, TaskState.Cancelled, current.DeadLettered);
-            s.Statement("UPDATE tasks SET status = $st, completed_at = $at, not_before = NULL WHERE seq = $seq")
-                .With("$st", (int)TaskState.Cancelled).With("$at", at).With("$seq", current.Seq).Execute();
+            var at = now.ToUnixMs();
+            var cancelled = current with { Status = TaskState.Cancelled, CompletedAt = at, NotBefore = null };
+            Write(s, current, cancelled);
             AddEvent(s, current.Seq, at, TaskState.Cancelled, current.Attempts, CancelledByRequest);
-            return (CancelResult.Cancelled, current, at);
+            return (CancelResult.Cancelled, cancelled);
         }, cancellationToken).ConfigureAwait(false);
-        var task = row?.ToRecord();
-        return result switch
-        {
-            CancelResult.CancelRequested => new CancelOutcome(result, task! with { CancelRequested = true }),
-            CancelResult.Cancelled => new CancelOutcome(result, task! with { Status = TaskState.Cancelled, CompletedAt = FromMs(completedAt!.Value), NotBefore = null }),
-            _ => new CancelOutcome(result, task),
-        };
+        return new CancelOutcome(result, row?.ToRecord());
     }
 
     public async Task<TransitionOutcome> RedriveAsync(string taskId, DateTimeOffset now, CancellationToken cancellationToken)
@@ -371,10 +371,19 @@ public sealed partial class SqliteTaskStore : ITaskStore
                 return (TransitionResult.Conflict, current);
             }
             var at = now.ToUnixMs();
-            var redriven = TaskRow.ReadOne(s.Statement(
-                    "UPDATE tasks SET status = $st, dead_lettered = 0, attempts = 0, completed_at = NULL, exit_code = NULL, error = NULL, " +
-                    $"ready_at = $at, not_before = NULL, cancel_requested = 0 WHERE seq = $seq RETURNING {TaskRow.Columns}")
-                .With("$st", (int)TaskState.Queued).With("$at", at).With("$seq", current.Seq));
+            var redriven = current with
+            {
+                Status = TaskState.Queued,
+                DeadLettered = false,
+                Attempts = 0,
+                CompletedAt = null,
+                ExitCode = null,
+                Error = null,
+                ReadyAt = at,
+                NotBefore = null,
+                CancelRequested = false,
+            };
+            Write(s, current, redriven);
             AddEvent(s, current.Seq, at, TaskState.Queued, 0, "redriven from the dead-letter queue");
             return (TransitionResult.Applied, redriven);
         }, cancellationToken).ConfigureAwait(false);
@@ -455,7 +464,7 @@ public sealed partial class SqliteTaskStore : ITaskStore
                 .With("$seq", row.Seq).ExecuteReader();
             while (reader.Read())
             {
-                events.Add(new TaskEvent(FromMs(reader.GetInt64(0)), (TaskState)reader.GetInt32(1), reader.GetInt32(2), reader.GetStringOrNull(3)));
+                events.Add(new TaskEvent(SqliteCommandExtensions.FromUnixMs(reader.GetInt64(0)), (TaskState)reader.GetInt32(1), reader.GetInt32(2), reader.GetStringOrNull(3)));
             }
             return task with { Events = events };
         }));
@@ -527,7 +536,7 @@ public sealed partial class SqliteTaskStore : ITaskStore
                 .With("$id", taskId).With("$after", afterLineNo).With("$limit", limit).ExecuteReader();
             while (reader.Read())
             {
-                lines.Add(new LogLine(reader.GetInt64(0), FromMs(reader.GetInt64(1)), (LogStream)reader.GetInt32(2), reader.GetInt32(3), reader.GetString(4)));
+                lines.Add(new LogLine(reader.GetInt64(0), SqliteCommandExtensions.FromUnixMs(reader.GetInt64(1)), (LogStream)reader.GetInt32(2), reader.GetInt32(3), reader.GetString(4)));
             }
             return lines;
         }));
@@ -606,19 +615,9 @@ public sealed partial class SqliteTaskStore : ITaskStore
         s.Statement("INSERT INTO task_events(task_seq, at, status, attempt, reason) VALUES ($seq, $at, $st, $a, $r)")
             .With("$seq", seq).With("$at", at).With("$st", (int)status).With("$a", attempt).With("$r", reason).Execute();
 
-    private static void Require(TaskState from, TaskState to, bool deadLettered)
-    {
-        if (!TaskTransitions.IsLegal(from, to, deadLettered))
-        {
-            throw new InvalidOperationException($"illegal transition {from} → {to}");
-        }
-    }
-
     /// <summary>The SQL list of states from which <paramref name="to"/> is legal, derived from <see cref="TaskTransitions"/>.</summary>
     private static string StatesThatMayBecome(TaskState to) =>
         string.Join(", ", Enum.GetValues<TaskState>().Where(from => TaskTransitions.IsLegal(from, to)).Select(s => (int)s));
-
-    private static DateTimeOffset FromMs(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
 
     public async ValueTask DisposeAsync()
     {

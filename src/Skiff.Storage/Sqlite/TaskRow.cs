@@ -124,19 +124,15 @@ internal sealed record TaskRow
         DeadLettered = DeadLettered,
         Attempts = Attempts,
         Spec = ParsedSpec ?? JsonSerializer.Deserialize(Spec!, StorageJson.Default.TaskSpec)!,
-        CreatedAt = FromMs(CreatedAt),
-        ReadyAt = FromMs(ReadyAt),
-        NotBefore = FromMs(NotBefore),
-        StartedAt = FromMs(StartedAt),
-        CompletedAt = FromMs(CompletedAt),
+        CreatedAt = SqliteCommandExtensions.FromUnixMs(CreatedAt),
+        ReadyAt = SqliteCommandExtensions.FromUnixMs(ReadyAt),
+        NotBefore = SqliteCommandExtensions.FromUnixMs(NotBefore),
+        StartedAt = SqliteCommandExtensions.FromUnixMs(StartedAt),
+        CompletedAt = SqliteCommandExtensions.FromUnixMs(CompletedAt),
         ExitCode = ExitCode,
         Error = Error,
         LeaseOwner = LeaseOwner,
-        LeaseExpiresAt = FromMs(LeaseExpiresAt),
+        LeaseExpiresAt = SqliteCommandExtensions.FromUnixMs(LeaseExpiresAt),
         CancelRequested = CancelRequested,
     };
-
-    private static DateTimeOffset FromMs(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
-
-    private static DateTimeOffset? FromMs(long? ms) => ms is { } v ? DateTimeOffset.FromUnixTimeMilliseconds(v) : null;
 }
