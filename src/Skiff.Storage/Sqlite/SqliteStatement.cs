@@ -144,7 +144,7 @@ internal sealed class SqliteStatement : IDisposable
     public byte[] Utf8(int column) => Utf8Span(column).ToArray();
 
     /// <summary>A text column's UTF-8 bytes in SQLite's buffer: valid until the next step, reset or column call.</summary>
-    private unsafe ReadOnlySpan<byte> Utf8Span(int column)
+    public unsafe ReadOnlySpan<byte> Utf8Span(int column)
     {
         // Text first, then its length in bytes: the order SQLite documents for a stable pointer.
         var text = SqliteNative.ColumnText(_pointer, column);

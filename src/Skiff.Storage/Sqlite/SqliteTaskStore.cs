@@ -65,6 +65,12 @@ public sealed partial class SqliteTaskStore : ITaskStore
             session.Execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF;");
             // Checkpoints (and their fsync) run beside the writer, not inside its commits: see WalCheckpointer.
             session.Execute("PRAGMA wal_autocheckpoint = 0;");
+            // A small page cache for the writer: it reads through the file mapping, and the pages it keeps are the
+            // b-trees' hot right edges. A large one costs time at every commit: when a page split reorders sibling
+            // pages, SQLite parks a page at a temporary page number past the end of the file, and the commit then
+            // walks the cache's whole hash table to drop pages past the end (pcache1TruncateUnsafe: a quarter of
+            // the writer's time with the 64 MB the readers use, ~1 % with 4 MB).
+            session.Execute("PRAGMA cache_size = -4096;");
             Migrate(session);
         }
         catch
@@ -151,22 +157,19 @@ public sealed partial class SqliteTaskStore : ITaskStore
         var seen = Seen(taskId);
         var (result, row) = await _writer.ExecuteAsync<(TransitionResult, TaskRow?)>(s =>
         {
-            var (result, leased) = Transition(s, taskId, seen, current => !TaskTransitions.IsLegal(current.Status, TaskState.Running, current.DeadLettered) ? null : current with
-            {
-                Status = TaskState.Running,
-                Attempts = current.Attempts + 1,
-                StartedAt = current.StartedAt ?? at,
-                LeaseOwner = owner,
-                LeaseExpiresAt = leaseUntil.ToUnixMs(),
-                NotBefore = null,
-                ExitCode = null,
-                Error = null,
-            });
-            if (result == TransitionResult.Applied)
-            {
-                AddEvent(s, leased!.Seq, at, TaskState.Running, leased.Attempts, "leased by " + owner);
-            }
-            return (result, leased);
+            return Transition(s, taskId, seen, current => !TaskTransitions.IsLegal(current.Status, TaskState.Running, current.DeadLettered)
+                ? null
+                : new Move(current with
+                {
+                    Status = TaskState.Running,
+                    Attempts = current.Attempts + 1,
+                    StartedAt = current.StartedAt ?? at,
+                    LeaseOwner = owner,
+                    LeaseExpiresAt = leaseUntil.ToUnixMs(),
+                    NotBefore = null,
+                    ExitCode = null,
+                    Error = null,
+                }, at, current.Attempts + 1, "leased by " + owner));
         }, cancellationToken).ConfigureAwait(false);
         return new LeaseOutcome(result, Recorded(taskId, result, row)?.ToRecord());
     }
@@ -209,7 +212,7 @@ public sealed partial class SqliteTaskStore : ITaskStore
                     return null;
                 }
                 var decision = Overruled(completion.Decision, current);
-                return current with
+                return new Move(current with
                 {
                     Status = decision.Next,
                     DeadLettered = decision.DeadLetter,
@@ -221,19 +224,14 @@ public sealed partial class SqliteTaskStore : ITaskStore
                     Attempts = current.Attempts - (decision.RefundAttempt ? 1 : 0),
                     LeaseOwner = null,
                     LeaseExpiresAt = null,
-                };
+                }, at, completion.Attempt, decision.Reason);
             });
-            if (result != TransitionResult.Applied)
-            {
-                return (result, ended);
-            }
-            AddEvent(s, ended!.Seq, at, ended.Status, completion.Attempt, ended.Status == completion.Decision.Next ? completion.Decision.Reason : CancelledByRequest);
-            if (completion.Result is { } r)
+            if (result == TransitionResult.Applied && completion.Result is { } r)
             {
                 s.Statement(
                         "INSERT OR REPLACE INTO task_results(task_seq, exit_code, stdout_tail, stderr_tail, wall_ms, cpu_ms, peak_memory_bytes, artifacts, output_dir) " +
                         "VALUES ($seq, $exit, $out, $err, $wall, $cpu, $mem, $art, $dir)")
-                    .With("$seq", ended.Seq).With("$exit", r.ExitCode).With("$out", r.StdoutTail).With("$err", r.StderrTail)
+                    .With("$seq", ended!.Seq).With("$exit", r.ExitCode).With("$out", r.StdoutTail).With("$err", r.StderrTail)
                     .With("$wall", r.Usage.WallMs).With("$cpu", r.Usage.CpuMs).With("$mem", r.Usage.PeakMemoryBytes)
                     .With("$art", artifacts).With("$dir", r.OutputDirectory).Execute();
             }
@@ -273,11 +271,11 @@ public sealed partial class SqliteTaskStore : ITaskStore
     /// write checks by rowid that the columns a transition depends on still hold what was read. Only when something
     /// changed the task meanwhile (or the move was refused) is the row read again here and the move decided anew.
     /// </summary>
-    private static (TransitionResult, TaskRow?) Transition(SqliteSession s, string taskId, TaskRow? seen, Func<TaskRow, TaskRow?> next)
+    private static (TransitionResult, TaskRow?) Transition(SqliteSession s, string taskId, TaskRow? seen, Func<TaskRow, Move?> next)
     {
         if (seen is not null && next(seen) is { } moved && TryWrite(s, seen, moved))
         {
-            return (TransitionResult.Applied, moved);
+            return (TransitionResult.Applied, moved.Row);
         }
         var current = SelectById(s, taskId);
         if (current is null)
@@ -289,11 +287,14 @@ public sealed partial class SqliteTaskStore : ITaskStore
             return (TransitionResult.Conflict, current);
         }
         Write(s, current, target);
-        return (TransitionResult.Applied, target);
+        return (TransitionResult.Applied, target.Row);
     }
 
+    /// <summary>A transition: the row it leaves, and the line it adds to the task's history (see <see cref="TaskHistory"/>).</summary>
+    private readonly record struct Move(TaskRow Row, long At, int Attempt, string? Reason);
+
     /// <summary>Writes <paramref name="next"/> over <paramref name="current"/>, read in this same transaction.</summary>
-    private static void Write(SqliteSession s, TaskRow current, TaskRow next)
+    private static void Write(SqliteSession s, TaskRow current, Move next)
     {
         if (!TryWrite(s, current, next))
         {
@@ -302,25 +303,28 @@ public sealed partial class SqliteTaskStore : ITaskStore
     }
 
     /// <summary>
-    /// Writes <paramref name="next"/> over <paramref name="current"/> by rowid if the stored row still is <paramref name="current"/>:
-    /// every transition changes the status, attempts, dead-letter flag or ready time, and a cancel request sets its flag.
-    /// The one place a task's state is written, checked against <see cref="TaskTransitions"/>.
+    /// Writes <paramref name="move"/>'s row over <paramref name="current"/> by rowid if the stored row still is <paramref name="current"/>
+    /// (every transition changes the status, attempts, dead-letter flag or ready time, and a cancel request sets its flag), and
+    /// appends the move to the task's history. The one place a task's state is written, checked against <see cref="TaskTransitions"/>.
     /// </summary>
-    private static bool TryWrite(SqliteSession s, TaskRow current, TaskRow next)
+    private static bool TryWrite(SqliteSession s, TaskRow current, Move move)
     {
+        var next = move.Row;
         if (!TaskTransitions.IsLegal(current.Status, next.Status, current.DeadLettered))
         {
             throw new InvalidOperationException($"illegal transition {current.Status} → {next.Status}");
         }
         return s.Statement(
                 "UPDATE tasks SET status = $st, dead_lettered = $dl, attempts = $a, ready_at = $ready, not_before = $nb, started_at = $started, " +
-                "completed_at = $completed, exit_code = $exit, error = $error, lease_owner = $owner, lease_expires_at = $until, cancel_requested = $cr " +
+                "completed_at = $completed, exit_code = $exit, error = $error, lease_owner = $owner, lease_expires_at = $until, cancel_requested = $cr, " +
+                "history = history || $line " +
                 "WHERE seq = $seq AND status = $was_st AND attempts = $was_a AND dead_lettered = $was_dl AND cancel_requested = $was_cr AND ready_at = $was_ready")
             .With("$st", (int)next.Status).With("$dl", next.DeadLettered).With("$a", next.Attempts).With("$ready", next.ReadyAt)
             .With("$nb", next.NotBefore).With("$started", next.StartedAt).With("$completed", next.CompletedAt)
             .With("$exit", next.ExitCode).With("$error", next.Error).With("$owner", next.LeaseOwner).With("$until", next.LeaseExpiresAt)
             .With("$cr", next.CancelRequested).With("$seq", current.Seq).With("$was_st", (int)current.Status).With("$was_a", current.Attempts)
-            .With("$was_dl", current.DeadLettered).With("$was_cr", current.CancelRequested).With("$was_ready", current.ReadyAt).Execute() == 1;
+            .With("$was_dl", current.DeadLettered).With("$was_cr", current.CancelRequested).With("$was_ready", current.ReadyAt)
+            .WithUtf8("$line", TaskHistory.Line(move.At, next.Status, move.Attempt, move.Reason)).Execute() == 1;
     }
 
     private static TaskRow? SelectById(SqliteSession s, string taskId) =>
@@ -349,8 +353,7 @@ public sealed partial class SqliteTaskStore : ITaskStore
             }
             var at = now.ToUnixMs();
             var cancelled = current with { Status = TaskState.Cancelled, CompletedAt = at, NotBefore = null };
-            Write(s, current, cancelled);
-            AddEvent(s, current.Seq, at, TaskState.Cancelled, current.Attempts, CancelledByRequest);
+            Write(s, current, new Move(cancelled, at, current.Attempts, CancelledByRequest));
             return (CancelResult.Cancelled, cancelled);
         }, cancellationToken).ConfigureAwait(false);
         return new CancelOutcome(result, row?.ToRecord());
@@ -383,8 +386,7 @@ public sealed partial class SqliteTaskStore : ITaskStore
                 NotBefore = null,
                 CancelRequested = false,
             };
-            Write(s, current, redriven);
-            AddEvent(s, current.Seq, at, TaskState.Queued, 0, "redriven from the dead-letter queue");
+            Write(s, current, new Move(redriven, at, 0, "redriven from the dead-letter queue"));
             return (TransitionResult.Applied, redriven);
         }, cancellationToken).ConfigureAwait(false);
         return new TransitionOutcome(result, row?.ToRecord());
@@ -440,7 +442,6 @@ public sealed partial class SqliteTaskStore : ITaskStore
             foreach (var (seq, _) in victims)
             {
                 s.Command("DELETE FROM task_logs WHERE task_seq = $seq").With("$seq", seq).ExecuteNonQuery();
-                s.Command("DELETE FROM task_events WHERE task_seq = $seq").With("$seq", seq).ExecuteNonQuery();
                 s.Command("DELETE FROM task_results WHERE task_seq = $seq").With("$seq", seq).ExecuteNonQuery();
                 s.Command("DELETE FROM tasks WHERE seq = $seq").With("$seq", seq).ExecuteNonQuery();
             }
@@ -459,12 +460,18 @@ public sealed partial class SqliteTaskStore : ITaskStore
                 return row?.ToRecord();
             }
             var task = row.ToRecord();
-            var events = new List<TaskEvent> { new(task.CreatedAt, TaskState.Queued, 0, "submitted") };
-            using var reader = s.Command("SELECT at, status, attempt, reason FROM task_events WHERE task_seq = $seq ORDER BY rowid")
-                .With("$seq", row.Seq).ExecuteReader();
-            while (reader.Read())
+            List<TaskEvent> events = [new(task.CreatedAt, TaskState.Queued, 0, "submitted")];
+            var history = s.Statement("SELECT history FROM tasks WHERE seq = $seq").With("$seq", row.Seq);
+            try
             {
-                events.Add(new TaskEvent(SqliteCommandExtensions.FromUnixMs(reader.GetInt64(0)), (TaskState)reader.GetInt32(1), reader.GetInt32(2), reader.GetStringOrNull(3)));
+                if (history.Step())
+                {
+                    events.AddRange(TaskHistory.Parse(history.Utf8Span(0)));
+                }
+            }
+            finally
+            {
+                history.Reset();
             }
             return task with { Events = events };
         }));
@@ -610,10 +617,6 @@ public sealed partial class SqliteTaskStore : ITaskStore
     }
 
     private static IReadOnlyList<TaskRecord> ReadMany(SqliteStatement statement) => TaskRow.ReadAll(statement).ConvertAll(r => r.ToRecord());
-
-    private static void AddEvent(SqliteSession s, long seq, long at, TaskState status, int attempt, string? reason) =>
-        s.Statement("INSERT INTO task_events(task_seq, at, status, attempt, reason) VALUES ($seq, $at, $st, $a, $r)")
-            .With("$seq", seq).With("$at", at).With("$st", (int)status).With("$a", attempt).With("$r", reason).Execute();
 
     /// <summary>The SQL list of states from which <paramref name="to"/> is legal, derived from <see cref="TaskTransitions"/>.</summary>
     private static string StatesThatMayBecome(TaskState to) =>

@@ -119,7 +119,6 @@ public sealed class SqliteTaskStoreLogTests : StoreTestBase
         }
         // No orphan rows: everything left belongs to a task that is still there.
         Assert.Equal(0, RawCount("SELECT COUNT(*) FROM task_logs WHERE task_seq NOT IN (SELECT seq FROM tasks)"));
-        Assert.Equal(0, RawCount("SELECT COUNT(*) FROM task_events WHERE task_seq NOT IN (SELECT seq FROM tasks)"));
         Assert.Equal(0, RawCount("SELECT COUNT(*) FROM task_results WHERE task_seq NOT IN (SELECT seq FROM tasks)"));
         Assert.Equal(2, RawCount("SELECT COUNT(*) FROM task_logs"));
         Assert.Equal(1, RawCount("SELECT COUNT(*) FROM task_results"));
