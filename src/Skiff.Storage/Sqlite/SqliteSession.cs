@@ -10,6 +10,9 @@ internal sealed class SqliteSession : IDisposable
 {
     private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);
     private readonly Dictionary<string, SqliteStatement> _statements = new(StringComparer.Ordinal);
+    // The same statements by the identity of their SQL string: the hot path's SQL are literals, the same string object
+    // every call, and hashing a 400-character UPDATE on every transition cost more than finding it this way.
+    private readonly Dictionary<string, SqliteStatement> _literals = new(ReferenceEqualityComparer.Instance);
 
     public SqliteSession(string connectionString)
     {
@@ -39,10 +42,18 @@ internal sealed class SqliteSession : IDisposable
     /// <summary>The cached raw statement for <paramref name="sql"/>, with no parameter bound (see <see cref="SqliteStatement"/>).</summary>
     public SqliteStatement Statement(string sql)
     {
-        if (!_statements.TryGetValue(sql, out var statement))
+        if (!_literals.TryGetValue(sql, out var statement))
         {
-            statement = new SqliteStatement(Connection.Handle!, sql);
-            _statements[sql] = statement;
+            if (!_statements.TryGetValue(sql, out statement))
+            {
+                statement = new SqliteStatement(Connection.Handle!, sql);
+                _statements[sql] = statement;
+            }
+            else if (ReferenceEquals(statement.Sql, sql))
+            {
+                // Asked for twice with the same string object: a literal. SQL built per call never gets here, so this stays small.
+                _literals[sql] = statement;
+            }
         }
         statement.ClearBindings();
         return statement;

@@ -21,10 +21,15 @@ internal sealed class SqliteStatement : IDisposable
     private readonly nint _dbPointer;
     private readonly nint _pointer;
     private readonly Dictionary<string, int> _parameters = new(StringComparer.Ordinal);
+    // The k-th bind of the last run: a call site binds the same literal names in the same order every time, so the
+    // name is usually found by reference here, without hashing it (the writer binds ~20 parameters per transition).
+    private readonly (string Name, int Index)[] _binds;
+    private int _bindsThisRun;
 
     public SqliteStatement(sqlite3 db, string sql)
     {
         _db = db;
+        Sql = sql;
         SqliteException.ThrowExceptionForRC(raw.sqlite3_prepare_v2(db, sql, out _stmt), db);
         _dbPointer = db.DangerousGetHandle();
         _pointer = _stmt.DangerousGetHandle();
@@ -33,7 +38,11 @@ internal sealed class SqliteStatement : IDisposable
         {
             _parameters[raw.sqlite3_bind_parameter_name(_stmt, i).utf8_to_string()] = i;
         }
+        _binds = new (string, int)[count];
     }
+
+    /// <summary>The SQL it was prepared from (the same string object).</summary>
+    public string Sql { get; }
 
     public SqliteStatement With(string name, long value)
     {
@@ -124,7 +133,11 @@ internal sealed class SqliteStatement : IDisposable
     public void Reset() => _ = SqliteNative.Reset(_pointer); // returns the last step's error, already thrown by Step
 
     /// <summary>Sets every parameter back to NULL, so that nothing bound for an earlier run reaches the next.</summary>
-    public void ClearBindings() => _ = SqliteNative.ClearBindings(_pointer);
+    public void ClearBindings()
+    {
+        _ = SqliteNative.ClearBindings(_pointer);
+        _bindsThisRun = 0;
+    }
 
     public bool IsNull(int column) => SqliteNative.ColumnType(_pointer, column) == raw.SQLITE_NULL;
 
@@ -151,8 +164,23 @@ internal sealed class SqliteStatement : IDisposable
         return text is null ? [] : new ReadOnlySpan<byte>(text, SqliteNative.ColumnBytes(_pointer, column));
     }
 
-    private int Index(string name) =>
-        _parameters.TryGetValue(name, out var index) ? index : throw new ArgumentException($"the statement has no parameter {name}", nameof(name));
+    private int Index(string name)
+    {
+        var k = _bindsThisRun++;
+        if (k < _binds.Length && ReferenceEquals(_binds[k].Name, name))
+        {
+            return _binds[k].Index;
+        }
+        if (!_parameters.TryGetValue(name, out var index))
+        {
+            throw new ArgumentException($"the statement has no parameter {name}", nameof(name));
+        }
+        if (k < _binds.Length)
+        {
+            _binds[k] = (name, index);
+        }
+        return index;
+    }
 
     private void Check(int rc)
     {
