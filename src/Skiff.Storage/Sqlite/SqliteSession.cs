@@ -16,6 +16,7 @@ internal sealed class SqliteSession : IDisposable
 
     public SqliteSession(string connectionString)
     {
+        SqliteLibrary.EnsureConfigured();
         Connection = new SqliteConnection(connectionString);
         Connection.Open();
         // The file is mapped up to SQLite's 2 GB maximum (address space, not memory): a read of a page the OS
