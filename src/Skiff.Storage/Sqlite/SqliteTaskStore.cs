@@ -454,26 +454,27 @@ public sealed partial class SqliteTaskStore : ITaskStore
     public Task<TaskRecord?> GetTaskAsync(string taskId, bool withEvents, CancellationToken cancellationToken) =>
         Task.FromResult(Read(s =>
         {
-            var row = SelectById(s, taskId);
-            if (row is null || !withEvents)
+            if (!withEvents)
             {
-                return row?.ToRecord();
+                return SelectById(s, taskId)?.ToRecord();
             }
-            var task = row.ToRecord();
-            List<TaskEvent> events = [new(task.CreatedAt, TaskState.Queued, 0, "submitted")];
-            var history = s.Statement("SELECT history FROM tasks WHERE seq = $seq").With("$seq", row.Seq);
+            // The history comes with the row, in the same lookup.
+            var statement = s.Statement($"SELECT {TaskRow.Columns}, history FROM tasks WHERE id = $id").With("$id", taskId);
             try
             {
-                if (history.Step())
+                if (!statement.Step())
                 {
-                    events.AddRange(TaskHistory.Parse(history.Utf8Span(0)));
+                    return null;
                 }
+                var task = TaskRow.Current(statement).ToRecord();
+                List<TaskEvent> events = [new(task.CreatedAt, TaskState.Queued, 0, "submitted")];
+                events.AddRange(TaskHistory.Parse(statement.Utf8Span(TaskRow.ColumnCount)));
+                return task with { Events = events };
             }
             finally
             {
-                history.Reset();
+                statement.Reset();
             }
-            return task with { Events = events };
         }));
 
     public Task<TaskPage> ListTasksAsync(TaskQuery query, CancellationToken cancellationToken) =>

@@ -15,6 +15,12 @@ internal sealed record TaskRow
         "seq, id, user_id, status, priority, dead_lettered, attempts, max_attempts, spec, created_at, ready_at, " +
         "not_before, started_at, completed_at, exit_code, error, lease_owner, lease_expires_at, cancel_requested";
 
+    /// <summary>How many columns <see cref="Columns"/> names: a statement may select more after them.</summary>
+    public const int ColumnCount = 19;
+
+    /// <summary>The row a statement selecting <see cref="Columns"/> is on (after a <see cref="SqliteStatement.Step"/> that returned true).</summary>
+    public static TaskRow Current(SqliteStatement statement) => new(statement);
+
     private TaskRow(SqliteStatement r)
     {
         Seq = r.Int64(0);
