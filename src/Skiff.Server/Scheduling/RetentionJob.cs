@@ -9,7 +9,8 @@ namespace Skiff.Server.Scheduling;
 /// <summary>Deletes terminal tasks, their logs, results and files once they are older than the retention.</summary>
 internal sealed class RetentionJob(ITaskStore store, TimeProvider time, IOptions<SkiffOptions> options, ILogger<RetentionJob> logger)
 {
-    private const int Batch = 500;
+    // Internal for tests that need a full batch.
+    internal const int Batch = 500;
     private readonly SkiffOptions _options = options.Value;
 
     public async Task RunAsync(CancellationToken stoppingToken)
@@ -38,25 +39,19 @@ internal sealed class RetentionJob(ITaskStore store, TimeProvider time, IOptions
         var total = 0;
         while (true)
         {
+            // Files before rows: a crash in between leaves rows whose files are gone, which the next sweep lists again
+            // and finishes; rows first would leave directories that nothing refers to, forever.
             // Small batches keep each write transaction short, so dispatch is never stalled behind a sweep.
-            var deleted = await store.DeleteCompletedBeforeAsync(cutoff, Batch, cancellationToken).ConfigureAwait(false);
-            foreach (var id in deleted)
+            var expired = await store.ListCompletedBeforeAsync(cutoff, Batch, cancellationToken).ConfigureAwait(false);
+            foreach (var id in expired)
             {
-                var directory = Path.Combine(_options.DataDirectory, "tasks", id);
-                try
-                {
-                    if (Directory.Exists(directory))
-                    {
-                        Directory.Delete(directory, recursive: true);
-                    }
-                }
-                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-                {
-                    logger.LogWarning(ex, "Could not delete {Directory}", directory);
-                }
+                DeleteDirectory(id);
             }
+            var deleted = await store.DeleteCompletedAsync(expired, cutoff, cancellationToken).ConfigureAwait(false);
             total += deleted.Count;
-            if (deleted.Count < Batch)
+            // Nothing deleted from a full batch: were that to repeat (a store whose delete refuses what it lists), the
+            // same batch would come back forever; whatever is left waits for the next sweep.
+            if (expired.Count < Batch || deleted.Count == 0)
             {
                 break;
             }
@@ -66,5 +61,21 @@ internal sealed class RetentionJob(ITaskStore store, TimeProvider time, IOptions
             Log.RetentionDeleted(logger, total, cutoff);
         }
         return total;
+    }
+
+    private void DeleteDirectory(string taskId)
+    {
+        var directory = Path.Combine(_options.DataDirectory, "tasks", taskId);
+        try
+        {
+            if (Directory.Exists(directory))
+            {
+                Directory.Delete(directory, recursive: true);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            logger.LogWarning(ex, "Could not delete {Directory}", directory);
+        }
     }
 }

@@ -28,8 +28,17 @@ public interface ITaskStore : IAsyncDisposable
 
     Task AppendLogsAsync(string taskId, IReadOnlyList<LogLine> lines, CancellationToken cancellationToken);
 
-    /// <summary>Deletes up to <paramref name="batch"/> terminal tasks completed before <paramref name="cutoff"/>; returns their ids.</summary>
-    Task<IReadOnlyList<string>> DeleteCompletedBeforeAsync(DateTimeOffset cutoff, int batch, CancellationToken cancellationToken);
+    /// <summary>
+    /// Up to <paramref name="limit"/> terminal tasks completed before <paramref name="cutoff"/>, oldest first. Deletes
+    /// nothing: retention removes their files first, so a crash never leaves files that no row points at.
+    /// </summary>
+    Task<IReadOnlyList<string>> ListCompletedBeforeAsync(DateTimeOffset cutoff, int limit, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Deletes, with their logs and results, those of <paramref name="taskIds"/> still completed before <paramref name="cutoff"/>
+    /// (one redriven since they were listed stays); returns the ids deleted.
+    /// </summary>
+    Task<IReadOnlyList<string>> DeleteCompletedAsync(IReadOnlyCollection<string> taskIds, DateTimeOffset cutoff, CancellationToken cancellationToken);
 
     Task<TaskRecord?> GetTaskAsync(string taskId, bool withEvents, CancellationToken cancellationToken);
 

@@ -426,26 +426,29 @@ public sealed partial class SqliteTaskStore : ITaskStore
         }, cancellationToken);
     }
 
-    public Task<IReadOnlyList<string>> DeleteCompletedBeforeAsync(DateTimeOffset cutoff, int batch, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<string>> DeleteCompletedAsync(IReadOnlyCollection<string> taskIds, DateTimeOffset cutoff, CancellationToken cancellationToken)
     {
+        if (taskIds.Count == 0)
+        {
+            return Task.FromResult<IReadOnlyList<string>>([]);
+        }
         return _writer.ExecuteAsync<IReadOnlyList<string>>(s =>
         {
-            var victims = new List<(long Seq, string Id)>();
-            using (var reader = s.Command("SELECT seq, id FROM tasks WHERE completed_at < $cutoff ORDER BY completed_at LIMIT $n")
-                       .With("$cutoff", cutoff.ToUnixMs()).With("$n", batch).ExecuteReader())
+            var deleted = new List<string>(taskIds.Count);
+            foreach (var id in taskIds)
             {
-                while (reader.Read())
+                // Checked again here, in the write: the task may have been redriven since it was listed.
+                if (s.Command("SELECT seq FROM tasks WHERE id = $id AND completed_at < $cutoff")
+                        .With("$id", id).With("$cutoff", cutoff.ToUnixMs()).ExecuteScalar() is not long seq)
                 {
-                    victims.Add((reader.GetInt64(0), reader.GetString(1)));
+                    continue;
                 }
-            }
-            foreach (var (seq, _) in victims)
-            {
                 s.Command("DELETE FROM task_logs WHERE task_seq = $seq").With("$seq", seq).ExecuteNonQuery();
                 s.Command("DELETE FROM task_results WHERE task_seq = $seq").With("$seq", seq).ExecuteNonQuery();
                 s.Command("DELETE FROM tasks WHERE seq = $seq").With("$seq", seq).ExecuteNonQuery();
+                deleted.Add(id);
             }
-            return victims.ConvertAll(v => v.Id);
+            return deleted;
         }, cancellationToken);
     }
 
@@ -532,6 +535,19 @@ public sealed partial class SqliteTaskStore : ITaskStore
                     "ORDER BY seq LIMIT $limit")
                 .With("$cursor", cursor ?? 0L).With("$user", userId).With("$limit", limit + 1);
             return ReadPage(command, limit);
+        }));
+
+    public Task<IReadOnlyList<string>> ListCompletedBeforeAsync(DateTimeOffset cutoff, int limit, CancellationToken cancellationToken) =>
+        Task.FromResult(Read<IReadOnlyList<string>>(s =>
+        {
+            var ids = new List<string>();
+            using var reader = s.Command("SELECT id FROM tasks WHERE completed_at < $cutoff ORDER BY completed_at LIMIT $n")
+                .With("$cutoff", cutoff.ToUnixMs()).With("$n", limit).ExecuteReader();
+            while (reader.Read())
+            {
+                ids.Add(reader.GetString(0));
+            }
+            return ids;
         }));
 
     public Task<IReadOnlyList<LogLine>> ReadLogsAsync(string taskId, long afterLineNo, int limit, CancellationToken cancellationToken) =>

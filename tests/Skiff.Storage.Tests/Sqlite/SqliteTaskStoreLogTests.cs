@@ -89,8 +89,17 @@ public sealed class SqliteTaskStoreLogTests : StoreTestBase
         return await GetAsync(leased.TaskId);
     }
 
+    /// <summary>What a retention sweep does with the rows: list the expired tasks, then delete exactly those.</summary>
+    private async Task<IReadOnlyList<string>> ListAndDeleteAsync(DateTimeOffset cutoff, int limit)
+    {
+        var listed = await Store.ListCompletedBeforeAsync(cutoff, limit, Ct);
+        var deleted = await Store.DeleteCompletedAsync(listed, cutoff, Ct);
+        Assert.Equal(listed, deleted);
+        return deleted;
+    }
+
     [Fact]
-    public async Task DeleteCompletedBeforeAsync_Cutoff_OnlyOldTerminalTasksAndTheirRowsRemoved()
+    public async Task ListAndDeleteCompleted_Cutoff_OnlyOldTerminalTasksAndTheirRowsRemoved()
     {
         var oldSucceeded = await FinishedAsync(AttemptOutcome.Succeeded);
         var oldDeadLettered = await FinishedAsync(AttemptOutcome.Failed);
@@ -103,7 +112,7 @@ public sealed class SqliteTaskStoreLogTests : StoreTestBase
         var cutoff = Now - TimeSpan.FromHours(1);
         var recent = await FinishedAsync(AttemptOutcome.Succeeded);
 
-        var deleted = await Store.DeleteCompletedBeforeAsync(cutoff, 100, Ct);
+        var deleted = await ListAndDeleteAsync(cutoff, 100);
 
         Assert.Equal(
             new[] { oldSucceeded.TaskId, oldDeadLettered.TaskId, oldCancelled.TaskId }.Order(),
@@ -126,7 +135,7 @@ public sealed class SqliteTaskStoreLogTests : StoreTestBase
     }
 
     [Fact]
-    public async Task DeleteCompletedBeforeAsync_Batch_OldestCompletedFirstAndNoMore()
+    public async Task ListAndDeleteCompleted_Limit_OldestCompletedFirstAndNoMore()
     {
         var first = await FinishedAsync(AttemptOutcome.Succeeded);
         Time.Advance(TimeSpan.FromSeconds(1));
@@ -135,9 +144,9 @@ public sealed class SqliteTaskStoreLogTests : StoreTestBase
         var third = await FinishedAsync(AttemptOutcome.Succeeded);
         Time.Advance(TimeSpan.FromDays(1));
 
-        var batch1 = await Store.DeleteCompletedBeforeAsync(Now, 2, Ct);
-        var batch2 = await Store.DeleteCompletedBeforeAsync(Now, 2, Ct);
-        var batch3 = await Store.DeleteCompletedBeforeAsync(Now, 2, Ct);
+        var batch1 = await ListAndDeleteAsync(Now, 2);
+        var batch2 = await ListAndDeleteAsync(Now, 2);
+        var batch3 = await ListAndDeleteAsync(Now, 2);
 
         Assert.Equal([first.TaskId, second.TaskId], batch1);
         Assert.Equal([third.TaskId], batch2);
@@ -145,12 +154,76 @@ public sealed class SqliteTaskStoreLogTests : StoreTestBase
     }
 
     [Fact]
-    public async Task DeleteCompletedBeforeAsync_CompletedExactlyAtCutoff_Kept()
+    public async Task ListCompletedBeforeAsync_CompletedExactlyAtCutoff_NotListed()
     {
         var done = await FinishedAsync(AttemptOutcome.Succeeded);
 
-        var deleted = await Store.DeleteCompletedBeforeAsync(done.CompletedAt!.Value, 10, Ct);
+        var listed = await Store.ListCompletedBeforeAsync(done.CompletedAt!.Value, 10, Ct);
+
+        Assert.Empty(listed);
+    }
+
+    [Fact]
+    public async Task ListCompletedBeforeAsync_ExpiredTasks_NothingDeleted()
+    {
+        // Retention deletes the files between the list and the delete: the list itself must leave every row in place.
+        var first = await FinishedAsync(AttemptOutcome.Succeeded);
+        var second = await FinishedAsync(AttemptOutcome.Failed);
+        Time.Advance(TimeSpan.FromDays(1));
+
+        var listed = await Store.ListCompletedBeforeAsync(Now, 10, Ct);
+        var listedAgain = await Store.ListCompletedBeforeAsync(Now, 10, Ct);
+
+        Assert.Equal([first.TaskId, second.TaskId], listed);
+        Assert.Equal(listed, listedAgain);
+        Assert.Equal(2, RawCount("SELECT COUNT(*) FROM tasks"));
+        Assert.Equal(2, RawCount("SELECT COUNT(*) FROM task_logs"));
+        Assert.Equal(2, RawCount("SELECT COUNT(*) FROM task_results"));
+    }
+
+    [Fact]
+    public async Task DeleteCompletedAsync_CandidateRedrivenAfterListing_RowLogsAndResultKept()
+    {
+        // Regression guard for the two-phase sweep: a dead-lettered task redriven between the list and the delete is live again.
+        var deadLettered = await FinishedAsync(AttemptOutcome.Failed);
+        Assert.True(deadLettered.DeadLettered);
+        var succeeded = await FinishedAsync(AttemptOutcome.Succeeded);
+        Time.Advance(TimeSpan.FromDays(1));
+        var listed = await Store.ListCompletedBeforeAsync(Now, 10, Ct);
+        Assert.Equal([deadLettered.TaskId, succeeded.TaskId], listed);
+        Assert.True((await Store.RedriveAsync(deadLettered.TaskId, Now, Ct)).Applied);
+
+        var deleted = await Store.DeleteCompletedAsync(listed, Now, Ct);
+
+        Assert.Equal([succeeded.TaskId], deleted);
+        Assert.Null(await Store.GetTaskAsync(succeeded.TaskId, false, Ct));
+        Assert.Equal(TaskState.Queued, (await GetAsync(deadLettered.TaskId)).Status);
+        Assert.Equal(["out"], (await Store.ReadLogsAsync(deadLettered.TaskId, 0, 10, Ct)).Select(l => l.Text));
+        Assert.NotNull(await Store.GetResultAsync(deadLettered.TaskId, Ct));
+    }
+
+    [Fact]
+    public async Task DeleteCompletedAsync_CompletedExactlyAtCutoff_Kept()
+    {
+        var done = await FinishedAsync(AttemptOutcome.Succeeded);
+
+        var deleted = await Store.DeleteCompletedAsync([done.TaskId], done.CompletedAt!.Value, Ct);
 
         Assert.Empty(deleted);
+        Assert.NotNull(await Store.GetTaskAsync(done.TaskId, false, Ct));
+    }
+
+    [Fact]
+    public async Task DeleteCompletedAsync_WaitingRunningOrUnknownIds_NothingDeleted()
+    {
+        // Only terminal tasks have a completion time, whatever ids the caller hands in.
+        var queued = await CreateAsync();
+        var running = await LeaseAsync((await CreateAsync()).TaskId);
+        Time.Advance(TimeSpan.FromDays(1));
+
+        var deleted = await Store.DeleteCompletedAsync([queued.TaskId, running.TaskId, TaskIds.New(Now)], Now, Ct);
+
+        Assert.Empty(deleted);
+        Assert.Equal(2, RawCount("SELECT COUNT(*) FROM tasks"));
     }
 }
