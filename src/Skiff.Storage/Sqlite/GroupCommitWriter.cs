@@ -104,7 +104,8 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
     {
         try
         {
-            _session.Execute("BEGIN IMMEDIATE");
+            // Prepared once (a command per call would prepare the SQL again for every transaction).
+            _session.Statement("BEGIN IMMEDIATE").Execute();
         }
         catch (SqliteException ex)
         {
@@ -117,7 +118,7 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
             {
                 op.Run(_session);
             }
-            _session.Execute("COMMIT");
+            _session.Statement("COMMIT").Execute();
         }
         catch (Exception ex)
         {
