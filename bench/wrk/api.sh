@@ -16,7 +16,7 @@ pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"' EXIT
 for _ in $(seq 100); do curl -fs "$url/health" >/dev/null && break; sleep 0.2; done
 wrk -t1 -c4 -d3s -s "$here/post.lua" "$url/tasks" >/dev/null   # warm-up
-for c in 4 16; do
+for c in 4 8 16; do
     echo "POST /tasks, $c connections:"; wrk -t1 -c"$c" -d10s -s "$here/post.lua" --latency "$url/tasks" | grep -E "Requests/sec|50%|99%"
 done
 id="$(curl -fs -H "Authorization: Bearer $SKIFF_ADMIN_KEY" "$url/tasks?limit=1" | grep -o '"taskId":"[^"]*"' | head -1 | cut -d'"' -f4)"

@@ -28,7 +28,7 @@ internal sealed class WalCheckpointer : IAsyncDisposable
     private readonly string _connectionString;
     private readonly long _finishAboveFrames;
     private readonly Action _finish;
-    private readonly Task _loop;
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <param name="finish">Asks the writer to copy what this pass left and so let the WAL start over.</param>
     public WalCheckpointer(string connectionString, long finishAboveFrames, Action finish)
@@ -36,35 +36,44 @@ internal sealed class WalCheckpointer : IAsyncDisposable
         _connectionString = connectionString;
         _finishAboveFrames = finishAboveFrames;
         _finish = finish;
-        _loop = Task.Run(RunAsync);
+        // Its own thread, not the thread pool: each pass blocks in SQLite's copy and fsyncs for milliseconds to tens
+        // of them, and the pool on a 2-core machine has two threads to start with.
+        new Thread(Run) { Name = "skiff-store-checkpoint", IsBackground = true }.Start();
     }
 
-    private async Task RunAsync()
+    private void Run()
     {
-        using var session = new SqliteSession(_connectionString);
-        using var timer = new PeriodicTimer(Interval);
         try
         {
-            while (await timer.WaitForNextTickAsync(_stopping.Token).ConfigureAwait(false))
+            RunPasses();
+            _stopped.TrySetResult();
+        }
+        catch (Exception ex)
+        {
+            // Reported when the store is disposed, as a failed task would be; a thread must not take the process down.
+            _stopped.TrySetException(ex);
+        }
+    }
+
+    private void RunPasses()
+    {
+        using var session = new SqliteSession(_connectionString);
+        var stopping = _stopping.Token.WaitHandle;
+        while (!stopping.WaitOne(Interval))
+        {
+            try
             {
-                try
+                // A pass with nothing new to copy costs next to nothing; one with frames copies them and fsyncs.
+                var frames = Checkpoint(session);
+                if (frames >= _finishAboveFrames)
                 {
-                    // A pass with nothing new to copy costs next to nothing; one with frames copies them and fsyncs.
-                    var frames = Checkpoint(session);
-                    if (frames >= _finishAboveFrames)
-                    {
-                        CatchUpAndFinish(session, frames);
-                    }
-                }
-                catch (SqliteException)
-                {
-                    // Busy or I/O trouble: the WAL keeps everything; the next tick tries again.
+                    CatchUpAndFinish(session, frames);
                 }
             }
-        }
-        catch (OperationCanceledException)
-        {
-            // Stopping.
+            catch (SqliteException)
+            {
+                // Busy or I/O trouble: the WAL keeps everything; the next tick tries again.
+            }
         }
         try
         {
@@ -118,7 +127,7 @@ internal sealed class WalCheckpointer : IAsyncDisposable
             return;
         }
         await _stopping.CancelAsync();
-        await _loop.ConfigureAwait(false);
+        await _stopped.Task.ConfigureAwait(false);
         _stopping.Dispose();
     }
 }
