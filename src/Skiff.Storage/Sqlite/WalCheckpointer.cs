@@ -23,7 +23,10 @@ internal sealed class WalCheckpointer : IAsyncDisposable
     private const long QuickPassFrames = 512;
     private const int MaxCatchUpPasses = 8;
     private const long HardCapFrames = 262_144;
-    private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(250);
+    // Short passes, often: each stalls the machine's 2 cores for its copy and fsyncs, and the bigger the pass the longer
+    // the requests behind it wait (POST /tasks p99 at 4 connections, alternating runs: every 250 ms 10-13 ms, every
+    // 100 ms 7-8.5 ms, every 50 ms 6-8 ms, every 1 s 16-43 ms). A pass with nothing new to copy returns at once.
+    private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(100);
     private readonly CancellationTokenSource _stopping = new();
     private readonly string _connectionString;
     private readonly long _finishAboveFrames;
