@@ -462,22 +462,13 @@ public sealed partial class SqliteTaskStore : ITaskStore
                 return SelectById(s, taskId)?.ToRecord();
             }
             // The history comes with the row, in the same lookup.
-            var statement = s.Statement($"SELECT {TaskRow.Columns}, history FROM tasks WHERE id = $id").With("$id", taskId);
-            try
+            return TaskRow.ReadOne(s.Statement($"SELECT {TaskRow.Columns}, history FROM tasks WHERE id = $id").With("$id", taskId), (row, statement) =>
             {
-                if (!statement.Step())
-                {
-                    return null;
-                }
-                var task = TaskRow.Current(statement).ToRecord();
+                var task = row.ToRecord();
                 List<TaskEvent> events = [new(task.CreatedAt, TaskState.Queued, 0, "submitted")];
                 events.AddRange(TaskHistory.Parse(statement.Utf8Span(TaskRow.ColumnCount)));
                 return task with { Events = events };
-            }
-            finally
-            {
-                statement.Reset();
-            }
+            });
         }));
 
     public Task<TaskPage> ListTasksAsync(TaskQuery query, CancellationToken cancellationToken) =>

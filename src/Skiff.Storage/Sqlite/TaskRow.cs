@@ -16,10 +16,7 @@ internal sealed record TaskRow
         "not_before, started_at, completed_at, exit_code, error, lease_owner, lease_expires_at, cancel_requested";
 
     /// <summary>How many columns <see cref="Columns"/> names: a statement may select more after them.</summary>
-    public const int ColumnCount = 19;
-
-    /// <summary>The row a statement selecting <see cref="Columns"/> is on (after a <see cref="SqliteStatement.Step"/> that returned true).</summary>
-    public static TaskRow Current(SqliteStatement statement) => new(statement);
+    public static readonly int ColumnCount = Columns.Split(',').Length;
 
     private TaskRow(SqliteStatement r)
     {
@@ -82,8 +79,15 @@ internal sealed record TaskRow
         UserId = "";
     }
 
-    /// <summary>The first row of a statement selecting (or returning) <see cref="Columns"/>, or null; the statement is reset.</summary>
-    public static TaskRow? ReadOne(SqliteStatement statement)
+    /// <summary>The first row of a statement selecting <see cref="Columns"/>, or null; the statement is reset.</summary>
+    public static TaskRow? ReadOne(SqliteStatement statement) => ReadOne(statement, (row, _) => row);
+
+    /// <summary>
+    /// The first row of a statement selecting <see cref="Columns"/> and then more columns, which <paramref name="read"/>
+    /// takes from the statement beside the row; null when there is none. The statement is reset.
+    /// </summary>
+    public static T? ReadOne<T>(SqliteStatement statement, Func<TaskRow, SqliteStatement, T> read)
+        where T : class
     {
         try
         {
@@ -91,12 +95,8 @@ internal sealed record TaskRow
             {
                 return null;
             }
-            var row = new TaskRow(statement);
-            // Run to the end so an UPDATE ... RETURNING finishes its work before the reset.
-            while (statement.Step())
-            {
-            }
-            return row;
+            // The reset ends the read: these are SELECTs (an UPDATE ... RETURNING would have to be stepped to its end).
+            return read(new TaskRow(statement), statement);
         }
         finally
         {
